@@ -1,0 +1,61 @@
+"""phosnet: predict the serine/threonine residues that the kinase AKT (PKB) phosphorylates.
+
+Importing ``phosnet`` is fast: readers, windows and encoders use numpy only; TensorFlow is imported when a
+model is first needed (``predict``, ``load_model``, ``train``, ``evaluate``).
+"""
+
+from __future__ import annotations
+
+import logging
+from importlib import import_module
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from phosnet.encoding import ALPHABET, AMINO_ACIDS, decode, normalize_sequence, one_hot, to_index
+from phosnet.errors import InputError, PhosnetError
+from phosnet.io.fasta import Protein, read_fasta, read_proteins
+from phosnet.io.sites import read_sites
+from phosnet.windows import Windows, extract_windows, window_indices
+
+try:
+    __version__ = version("phosnet")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0+unknown"
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+# Public names whose modules import TensorFlow: resolved on first access (PEP 562).
+_LAZY = {
+    "predict": "phosnet.scan",
+    "predict_iter": "phosnet.scan",
+    "load_model": "phosnet.pretrained",
+    "train": "phosnet.datasets",
+    "evaluate": "phosnet.evaluation",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'phosnet' has no attribute {name!r}")
+
+
+__all__ = [
+    "ALPHABET",
+    "AMINO_ACIDS",
+    "InputError",
+    "PhosnetError",
+    "Protein",
+    "Windows",
+    "__version__",
+    "decode",
+    "extract_windows",
+    "normalize_sequence",
+    "one_hot",
+    "read_fasta",
+    "read_proteins",
+    "read_sites",
+    "to_index",
+    "window_indices",
+    *_LAZY,
+]

@@ -1,0 +1,78 @@
+"""Import TensorFlow/Keras lazily and quietly.
+
+TensorFlow writes start-up chatter (oneDNN, CUDA/cuDNN factory, CPU feature notices) straight to file
+descriptor 2, which ``TF_CPP_MIN_LOG_LEVEL`` does not fully silence. While TensorFlow is imported and its
+first op runs, fd 2 is pointed at a temporary file; the captured text is logged at DEBUG level (shown with
+``phosnet -vv``). Set ``PHOSNET_TF_CHATTER=1`` to let it through.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from types import ModuleType
+
+logger = logging.getLogger(__name__)
+_loaded: ModuleType | None = None
+
+
+@contextlib.contextmanager
+def _captured_stderr_fd() -> Iterator[list[str]]:
+    """Redirect OS-level stderr (fd 2) into a temporary file; yields a list that receives the text."""
+    captured: list[str] = []
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no usable fd 2 (embedded interpreters, some notebooks)
+        yield captured
+        return
+    with tempfile.TemporaryFile(mode="w+b") as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield captured
+        finally:
+            with contextlib.suppress(ValueError, OSError):
+                sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            captured.append(sink.read().decode("utf-8", "replace"))
+
+
+def tensorflow() -> ModuleType:
+    """Return the ``tensorflow`` module, importing it (silenced) on first use."""
+    global _loaded
+    if _loaded is not None:
+        return _loaded
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if os.environ.get("PHOSNET_TF_CHATTER"):
+        import tensorflow as tf
+
+        _loaded = tf
+        return tf
+    with _captured_stderr_fd() as captured:
+        import tensorflow as tf
+
+        tf.get_logger().setLevel(logging.ERROR)
+        with contextlib.suppress(Exception):
+            import absl.logging
+
+            absl.logging.set_verbosity(absl.logging.ERROR)
+        tf.constant(0.0) + 1.0  # creates the CPU device, which prints its own notices
+    text = "".join(captured).strip()
+    if text:
+        logger.debug("TensorFlow start-up output:\n%s", text)
+    _loaded = tf
+    return tf
+
+
+def keras() -> ModuleType:
+    """Return the ``keras`` module (Keras 3, TensorFlow backend), importing TensorFlow quietly first."""
+    tensorflow()
+    import keras as keras_module
+
+    return keras_module

@@ -1,0 +1,23 @@
+"""Exceptions phosnet raises for problems the user can fix.
+
+The CLI turns a :class:`PhosnetError` into a single line on stderr and a non-zero exit code, so every
+message must say which file, which record and what is wrong.
+"""
+
+from __future__ import annotations
+
+
+class PhosnetError(Exception):
+    """Base class for errors that are reported to the user as one line, without a traceback."""
+
+
+class InputError(PhosnetError, ValueError):
+    """An input file or value cannot be used (unreadable, malformed, or inconsistent)."""
+
+
+def located(source: object, problem: str, record: str | None = None) -> str:
+    """Format ``"<source>: record <record>: <problem>"`` for one-line error messages."""
+    where = str(source)
+    if record is not None:
+        where += f": record {record}"
+    return f"{where}: {problem}"

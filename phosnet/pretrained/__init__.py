@@ -1,0 +1,1 @@
+"""The bundled pretrained model(s) and their metadata."""
