@@ -1,0 +1,119 @@
+"""The sequence model: a small Conv1D + BatchNorm network over one window of residues.
+
+Architecture (defaults)::
+
+    input (31, 21) one-hot  |  or (31,) indices -> Embedding(21, embedding_dim)
+    Conv1D(64, 3, ReLU, padding) -> BatchNorm -> MaxPool(2)
+    Conv1D(128, 5, ReLU, padding) -> BatchNorm -> GlobalMaxPool
+    Dropout(0.5) -> Dense(64, ReLU) -> Dropout(0.5) -> Dense(1, sigmoid)
+
+Compiled with Adam (learning rate 1e-3), binary cross-entropy and ``AUC(name="auc")`` (plus PR-AUC as
+``pr_auc``).
+
+==================  =========  ====================================================
+hyper-parameter     default    meaning
+==================  =========  ====================================================
+window              31         residues per window (odd: 2 * flank + 1)
+input_encoding      "onehot"   "onehot" (21 channels) or "index" (+ Embedding)
+embedding_dim       8          Embedding width when input_encoding = "index"
+conv1_filters       64         filters of the first convolution
+conv1_kernel        3          its kernel width
+pool_size           2          max-pool width after the first convolution
+conv2_filters       128        filters of the second convolution
+conv2_kernel        5          its kernel width
+padding             "same"     convolution padding ("same" or "valid")
+dense_units         64         width of the hidden dense layer
+dropout             0.5        dropout rate before and after the dense layer
+l2                  0.0        L2 weight penalty on convolution and dense kernels
+learning_rate       1e-3       Adam learning rate
+==================  =========  ====================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from phosnet._tf import keras
+from phosnet.encoding import N_CHANNELS
+
+
+@dataclass
+class SequenceModelConfig:
+    """Hyper-parameters of :func:`build_sequence_model` (see the module docstring for their meaning)."""
+
+    window: int = 31
+    input_encoding: str = "onehot"
+    embedding_dim: int = 8
+    conv1_filters: int = 64
+    conv1_kernel: int = 3
+    pool_size: int = 2
+    conv2_filters: int = 128
+    conv2_kernel: int = 5
+    padding: str = "same"
+    dense_units: int = 64
+    dropout: float = 0.5
+    l2: float = 0.0
+    learning_rate: float = 1e-3
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any] | None) -> SequenceModelConfig:
+        """Fill in defaults for a partial dict; unknown keys are an error."""
+        values = dict(values or {})
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown sequence-model setting(s): {', '.join(unknown)}")
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def build_sequence_model(config: SequenceModelConfig | dict[str, Any] | None = None, **overrides: Any):
+    """Build and compile the Conv1D + BatchNorm network; returns a ``keras.Model``.
+
+    ``config`` (a :class:`SequenceModelConfig` or a partial dict) and keyword ``overrides`` set the
+    hyper-parameters listed in the module docstring.
+    """
+    if not isinstance(config, SequenceModelConfig):
+        config = SequenceModelConfig.from_dict(config)
+    if overrides:
+        config = SequenceModelConfig.from_dict({**config.to_dict(), **overrides})
+    if config.window < 1 or config.window % 2 == 0:
+        raise ValueError(f"window must be a positive odd number, got {config.window}")
+    if config.input_encoding not in {"onehot", "index"}:
+        raise ValueError("input_encoding must be 'onehot' or 'index'")
+    k = keras()
+    layers = k.layers
+    reg = k.regularizers.L2(config.l2) if config.l2 else None
+
+    if config.input_encoding == "onehot":
+        inputs = k.Input(shape=(config.window, N_CHANNELS), name="window")
+        x = inputs
+    else:
+        inputs = k.Input(shape=(config.window,), dtype="int32", name="window")
+        x = layers.Embedding(N_CHANNELS, config.embedding_dim, name="embedding")(inputs)
+    x = layers.Conv1D(
+        config.conv1_filters, config.conv1_kernel, padding=config.padding, activation="relu",
+        kernel_regularizer=reg, name="conv1",
+    )(x)
+    x = layers.BatchNormalization(name="bn1")(x)
+    x = layers.MaxPooling1D(config.pool_size, name="pool1")(x)
+    x = layers.Conv1D(
+        config.conv2_filters, config.conv2_kernel, padding=config.padding, activation="relu",
+        kernel_regularizer=reg, name="conv2",
+    )(x)
+    x = layers.BatchNormalization(name="bn2")(x)
+    x = layers.GlobalMaxPooling1D(name="global_pool")(x)
+    x = layers.Dropout(config.dropout, name="dropout1")(x)
+    x = layers.Dense(config.dense_units, activation="relu", kernel_regularizer=reg, name="dense")(x)
+    x = layers.Dropout(config.dropout, name="dropout2")(x)
+    outputs = layers.Dense(1, activation="sigmoid", name="score")(x)
+    model = k.Model(inputs, outputs, name="phosnet_conv1d")
+    model.compile(
+        optimizer=k.optimizers.Adam(config.learning_rate),
+        loss="binary_crossentropy",
+        metrics=[k.metrics.AUC(name="auc"), k.metrics.AUC(curve="PR", name="pr_auc")],
+    )
+    return model
