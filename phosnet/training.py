@@ -1,0 +1,296 @@
+"""The one training core, shared by the sequence model and the image models.
+
+:func:`train_model` fits a compiled Keras model with early stopping and learning-rate reduction driven by one
+monitored metric (``val_auc`` for sequences, ``val_accuracy`` for images, with ``mode="max"`` written out:
+Keras' "auto" mode once picked the wrong direction for AUC), keeps the best model as ``model.keras``, logs
+the history to ``history.tsv`` and leaves a run folder that records what was trained and how:
+
+===================  ==========================================================================
+file                 content
+===================  ==========================================================================
+``model.keras``      the best model seen (by the monitored metric); its weights end up in ``model``
+``last.keras``       the model after the last finished epoch, to resume an interrupted run
+``state.json``       last finished epoch, best value so far, epochs without improvement
+``history.tsv``      one row per epoch: losses, metrics, learning rate (Keras ``CSVLogger``)
+``config.json``      the resolved settings (the caller's ``config`` plus the training options)
+``metadata.json``    versions, seed, monitored metric, best epoch, the caller's ``metadata``
+``metrics.json``     written by the caller after evaluation, with :func:`write_json`
+===================  ==========================================================================
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import platform
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from phosnet._tf import keras, tensorflow
+from phosnet.io.atomic import atomic_output
+
+logger = logging.getLogger(__name__)
+
+MODEL_FILE = "model.keras"
+LAST_FILE = "last.keras"
+STATE_FILE = "state.json"
+HISTORY_FILE = "history.tsv"
+CONFIG_FILE = "config.json"
+METADATA_FILE = "metadata.json"
+METRICS_FILE = "metrics.json"
+
+
+@dataclass
+class TrainingResult:
+    """What :func:`train_model` returns: the model (best weights), its run folder and the epoch history."""
+
+    model: Any
+    run_dir: Path
+    history: pd.DataFrame
+    best_epoch: int
+    best_value: float
+    monitor: str
+    epochs_run: int
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    """Write ``obj`` as indented JSON, atomically (numpy scalars/arrays and paths are converted)."""
+    with atomic_output(path) as handle:
+        json.dump(obj, handle, indent=2, sort_keys=False, default=_json_default)
+        handle.write("\n")
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    """Read a JSON file written by :func:`write_json`."""
+    with open(path) as handle:
+        return json.load(handle)
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file's bytes (to record which training data made a model)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sha256_arrays(*arrays: np.ndarray) -> str:
+    """Hex SHA-256 over the bytes, shapes and dtypes of ``arrays`` (for data that is not one file)."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def set_seed(seed: int, *, deterministic: bool = False) -> None:
+    """Seed Python, NumPy and TensorFlow (``keras.utils.set_random_seed``); call it before building a model.
+
+    ``deterministic=True`` also asks TensorFlow for deterministic kernels (bit-identical reruns, slower).
+    """
+    keras().utils.set_random_seed(int(seed))
+    if deterministic:
+        tensorflow().config.experimental.enable_op_determinism()
+
+
+def versions() -> dict[str, str]:
+    """Versions of phosnet, TensorFlow, Keras, NumPy and Python, for metadata files."""
+    from phosnet import __version__
+
+    return {
+        "phosnet": __version__,
+        "tensorflow": tensorflow().__version__,
+        "keras": keras().__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def _improved(value: float, best: float | None, mode: str) -> bool:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return False
+    return best is None or (value > best if mode == "max" else value < best)
+
+
+def _callbacks(
+    run_dir: Path, monitor: str, mode: str, patience: int, lr_patience: int, lr_factor: float, min_lr: float,
+    resume_state: dict[str, Any] | None,
+) -> list:
+    """The standard callbacks; on resume, early stopping and the best checkpoint continue from ``state.json``."""
+    k = keras()
+    best = resume_state.get("best") if resume_state else None
+    wait = int(resume_state.get("wait", 0)) if resume_state else 0
+
+    class _ResumableEarlyStopping(k.callbacks.EarlyStopping):
+        def on_train_begin(self, logs=None):
+            super().on_train_begin(logs)
+            if best is not None:
+                self.best, self.wait = best, wait
+
+    class _RunState(k.callbacks.Callback):
+        """Save ``last.keras`` and ``state.json`` after every epoch, so an interrupted run can resume."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.best, self.wait = best, wait
+
+        def on_epoch_end(self, epoch, logs=None):
+            value = (logs or {}).get(monitor)
+            if _improved(value, self.best, mode):
+                self.best, self.wait = float(value), 0
+            else:
+                self.wait += 1
+            self.model.save(run_dir / LAST_FILE)
+            write_json(run_dir / STATE_FILE, {"epoch": epoch, "best": self.best, "wait": self.wait})
+
+    return [
+        _ResumableEarlyStopping(
+            monitor=monitor, mode=mode, patience=patience, restore_best_weights=True, verbose=0
+        ),
+        k.callbacks.ReduceLROnPlateau(
+            monitor=monitor, mode=mode, factor=lr_factor, patience=lr_patience, min_lr=min_lr, verbose=0
+        ),
+        k.callbacks.ModelCheckpoint(
+            run_dir / MODEL_FILE, monitor=monitor, mode=mode, save_best_only=True,
+            initial_value_threshold=best, verbose=0,
+        ),
+        k.callbacks.CSVLogger(run_dir / HISTORY_FILE, separator="\t", append=resume_state is not None),
+        _RunState(),
+    ]
+
+
+def train_model(
+    model: Any,
+    train_data: Any,
+    validation_data: Any,
+    *,
+    run_dir: str | os.PathLike,
+    monitor: str = "val_auc",
+    mode: str = "max",
+    epochs: int = 50,
+    batch_size: int | None = 64,
+    patience: int = 8,
+    lr_patience: int = 3,
+    lr_factor: float = 0.5,
+    min_lr: float = 1e-6,
+    class_weight: dict[int, float] | None = None,
+    seed: int = 0,
+    config: dict[str, Any] | None = None,
+    metadata: dict[str, Any] | None = None,
+    resume: bool = False,
+    extra_callbacks: Sequence[Any] = (),
+    verbose: int = 0,
+) -> TrainingResult:
+    """Fit a compiled Keras ``model`` and leave a complete run folder in ``run_dir``.
+
+    Parameters
+    ----------
+    model
+        A compiled ``keras.Model`` (build it after :func:`set_seed` for reproducible weights).
+    train_data, validation_data
+        ``(x, y)`` tuples of arrays, or ``tf.data.Dataset`` objects that yield batches (then ``batch_size`` is
+        ignored).
+    run_dir
+        Folder for the run's files (see the module docstring); created if missing.
+    monitor, mode
+        The metric that drives early stopping, learning-rate reduction and the best checkpoint, and whether
+        larger (``"max"``) or smaller (``"min"``) is better.
+    epochs, batch_size, patience, lr_patience, lr_factor, min_lr
+        Training length and callback settings: stop after ``patience`` epochs without improvement, multiply
+        the learning rate by ``lr_factor`` after ``lr_patience`` such epochs.
+    class_weight
+        Loss weight per class (e.g. ``{0: 1.0, 1: 20.0}`` for rare positives).
+    seed
+        Seeds Python, NumPy and TensorFlow before fitting (shuffling, dropout).
+    config, metadata
+        The caller's settings and facts (data checksum, window, ...), saved to ``config.json`` and
+        ``metadata.json`` together with the training options and versions.
+    resume
+        Continue an interrupted run from ``last.keras`` and ``state.json`` in ``run_dir`` (the ``model``
+        argument is then replaced by the saved one, optimizer state included).
+    """
+    if mode not in {"max", "min"}:
+        raise ValueError("mode must be 'max' or 'min'")
+    k = keras()
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    resume_state = None
+    initial_epoch = 0
+    if resume:
+        if not (run_dir / LAST_FILE).exists() or not (run_dir / STATE_FILE).exists():
+            raise FileNotFoundError(f"{run_dir}: nothing to resume (no {LAST_FILE} and {STATE_FILE})")
+        resume_state = read_json(run_dir / STATE_FILE)
+        model = k.models.load_model(run_dir / LAST_FILE)
+        initial_epoch = int(resume_state["epoch"]) + 1
+        logger.info("resuming %s at epoch %d", run_dir, initial_epoch + 1)
+
+    options = {
+        "monitor": monitor, "mode": mode, "epochs": epochs, "batch_size": batch_size, "patience": patience,
+        "lr_patience": lr_patience, "lr_factor": lr_factor, "min_lr": min_lr,
+        "class_weight": {str(c): w for c, w in (class_weight or {}).items()} or None, "seed": seed,
+    }
+    write_json(run_dir / CONFIG_FILE, {**(config or {}), "training": options})
+
+    k.utils.set_random_seed(int(seed) + initial_epoch)
+    callbacks = _callbacks(run_dir, monitor, mode, patience, lr_patience, lr_factor, min_lr, resume_state)
+    callbacks += list(extra_callbacks)
+    fit_kwargs: dict[str, Any] = {
+        "epochs": epochs, "initial_epoch": initial_epoch, "callbacks": callbacks, "verbose": verbose,
+        "class_weight": class_weight,
+    }
+    if isinstance(train_data, tuple):
+        x, y = train_data
+        fit_kwargs.update(x=x, y=y, batch_size=batch_size, shuffle=True)
+    else:
+        fit_kwargs.update(x=train_data)
+    fit_kwargs["validation_data"] = validation_data
+    if initial_epoch < epochs:
+        model.fit(**fit_kwargs)
+
+    best_path = run_dir / MODEL_FILE
+    if best_path.exists():
+        # The checkpoint holds the best weights over all sessions of a resumed run.
+        model.set_weights(k.models.load_model(best_path).get_weights())
+    history = pd.read_csv(run_dir / HISTORY_FILE, sep="\t") if (run_dir / HISTORY_FILE).exists() else pd.DataFrame()
+    if not history.empty and monitor in history:
+        scores = history[monitor].to_numpy(dtype=float)
+        best_row = int(np.nanargmax(scores) if mode == "max" else np.nanargmin(scores))
+        best_epoch, best_value = int(history["epoch"].iloc[best_row]) + 1, float(scores[best_row])
+    else:
+        best_epoch, best_value = 0, float("nan")
+    write_json(
+        run_dir / METADATA_FILE,
+        {
+            **(metadata or {}),
+            "monitor": monitor,
+            "mode": mode,
+            "best_epoch": best_epoch,
+            "best_value": best_value,
+            "epochs_run": len(history),
+            "seed": seed,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "versions": versions(),
+        },
+    )
+    return TrainingResult(model, run_dir, history, best_epoch, best_value, monitor, len(history))
