@@ -1,18 +1,92 @@
-"""``phosnet image``: the 2D-image task (MNIST, CIFAR-10) on the shared training core."""
+"""``phosnet image``: the 2D-image task (MNIST, CIFAR-10) on the shared training core.
+
+Each subcommand parses its options and calls :mod:`phosnet.images`; nothing else happens here.
+"""
 
 from __future__ import annotations
 
+import json
+
 import click
 
-from phosnet.errors import PhosnetError
+DATASET = click.Choice(["mnist", "cifar10"])
+MODELS = ["mlp", "cnn", "cnn_bn", "lenet5", "alexnet"]
+DATA_HELP = "Data file or directory (mnist.npz / IDX dir; cifar-10-batches-py / .npz). " \
+            "Default: $PHOSNET_MNIST or $PHOSNET_CIFAR10, else the standard download."
 
 
-@click.group("image")
+@click.group("image", context_settings={"show_default": True})
 def image() -> None:
     """Train and use image classifiers (MNIST, CIFAR-10)."""
 
 
 @image.command("train")
-def train() -> None:
-    """(Not implemented yet.)"""
-    raise PhosnetError("'phosnet image train' is not implemented yet")
+@click.option("--dataset", type=DATASET, required=True, help="Dataset to train on.")
+@click.option("--data", type=click.Path(exists=True), default=None, help=DATA_HELP)
+@click.option("--model", "model_name", type=click.Choice(MODELS), default="cnn",
+              help="Architecture; cnn_bn is the small CNN with BatchNorm (the improved recipe).")
+@click.option("--out-dir", type=click.Path(file_okay=False), required=True, help="Run folder to write.")
+@click.option("--epochs", type=click.IntRange(min=1), default=None,
+              help="Maximum epochs (default: the model's recipe).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Batch size (default: recipe).")
+@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Initial learning rate (default: recipe).")
+@click.option("--validation-split", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.1,
+              help="Fraction of training images held out for early stopping.")
+@click.option("--patience", type=click.IntRange(min=1), default=5,
+              help="Epochs without val_accuracy gain before stopping.")
+@click.option("--augment", type=click.FloatRange(0, 0.5), default=0.0,
+              help="Random shifts while training (fraction of the image; cnn, cnn_bn, alexnet).")
+@click.option("--time-budget", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Stop after the epoch in which this many seconds have passed.")
+@click.option("--n-train", type=click.IntRange(min=2), default=None, help="Use only the first N training images.")
+@click.option("--seed", type=int, default=0, help="Random seed (weights, split, shuffling).")
+@click.option("--resume", is_flag=True, help="Continue an interrupted run in --out-dir.")
+@click.pass_context
+def train(ctx: click.Context, dataset: str, data: str | None, model_name: str, out_dir: str,
+          epochs: int | None, batch_size: int | None, learning_rate: float | None, validation_split: float,
+          patience: int, augment: float, time_budget: float | None, n_train: int | None, seed: int,
+          resume: bool) -> None:
+    """Train an image classifier; write model.keras, history, metrics.json and plots to --out-dir."""
+    from phosnet.images.task import train_image_model
+
+    options = {"augment": augment} if augment else None
+    if augment and model_name not in ("cnn", "cnn_bn", "alexnet"):
+        raise click.BadParameter(f"--augment is not available for {model_name}", param_hint="--augment")
+    quiet = getattr(ctx.find_root().obj, "quiet", False)
+    run = train_image_model(
+        dataset, data=data, run_dir=out_dir, model=model_name, epochs=epochs, batch_size=batch_size,
+        learning_rate=learning_rate, validation_split=validation_split, patience=patience,
+        model_options=options, time_budget=time_budget, n_train=n_train, seed=seed, resume=resume,
+        verbose=0 if quiet else 2,
+    )
+    m = run.metrics
+    click.echo(f"{model_name} on {dataset}: test accuracy {m['test_accuracy']:.4f}, test loss "
+               f"{m['test_loss']:.4f} ({m['epochs_run']} epochs, {m['seconds_per_epoch']:.1f} s/epoch); "
+               f"run folder {run.run_dir}")
+
+
+@image.command("evaluate")
+@click.argument("model", type=click.Path(exists=True))
+@click.option("--dataset", type=DATASET, required=True, help="Dataset whose test set to use.")
+@click.option("--data", type=click.Path(exists=True), default=None, help=DATA_HELP)
+@click.option("--batch-size", type=click.IntRange(min=1), default=512, help="Batch size.")
+def evaluate(model: str, dataset: str, data: str | None, batch_size: int) -> None:
+    """Test accuracy and loss of MODEL (a run folder or a .keras file), printed as JSON."""
+    from phosnet.images.task import evaluate_image_model
+
+    metrics = evaluate_image_model(model, dataset, data=data, batch_size=batch_size)
+    click.echo(json.dumps(metrics, indent=2))
+
+
+@image.command("predict")
+@click.argument("model", type=click.Path(exists=True))
+@click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--top", type=click.IntRange(min=1), default=1, help="Also list the N most likely classes.")
+def predict(model: str, images: tuple[str, ...], top: int) -> None:
+    """Classify IMAGES (PNG/JPEG or .npy) with MODEL (run folder or .keras); one TSV row per image."""
+    from phosnet.images.task import predict_images
+
+    table = predict_images(model, list(images), top=top)
+    table["confidence"] = table["confidence"].map(lambda v: f"{v:.4f}")
+    click.echo(table.to_csv(sep="\t", index=False), nl=False)

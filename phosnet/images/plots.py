@@ -1,0 +1,113 @@
+"""Pictures of an image run: training curves and a grid of test predictions (PNG, matplotlib Agg)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["plot_prediction_grid", "plot_training_curves"]
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_training_curves(history: pd.DataFrame, path: str | os.PathLike, *, title: str = "") -> Path:
+    """Plot loss and accuracy per epoch (train and validation) side by side.
+
+    Parameters
+    ----------
+    history : pandas.DataFrame
+        One row per epoch with columns such as ``loss``, ``val_loss``, ``accuracy``, ``val_accuracy``
+        (the training core's ``history.tsv``).
+    path : path-like
+        PNG file to write.
+    title : str
+        Figure title.
+    """
+    plt = _pyplot()
+    epochs = history["epoch"] + 1 if "epoch" in history else np.arange(1, len(history) + 1)
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
+        for column, style in ((metric, "-o"), (f"val_{metric}", "--s")):
+            if column in history:
+                ax.plot(epochs, history[column], style, markersize=3, label=column.replace("_", " "))
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def plot_prediction_grid(
+    images: np.ndarray, y_true: np.ndarray, probabilities: np.ndarray, class_names: Sequence[str],
+    path: str | os.PathLike, *, columns: int = 6, title: str = "",
+) -> Path:
+    """Draw images with their predicted class and confidence; wrong predictions in red with the truth.
+
+    Parameters
+    ----------
+    images : numpy.ndarray
+        ``(N, H, W, C)`` images in ``[0, 1]``.
+    y_true : numpy.ndarray
+        True class index of each image.
+    probabilities : numpy.ndarray
+        ``(N, classes)`` predicted probabilities.
+    class_names : sequence of str
+        Name of each class.
+    path : path-like
+        PNG file to write.
+    columns : int
+        Images per row.
+    title : str
+        Figure title.
+    """
+    plt = _pyplot()
+    n = len(images)
+    rows = max(1, -(-n // columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(1.6 * columns, 1.8 * rows), squeeze=False)
+    predicted = probabilities.argmax(axis=1)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= n:
+            continue
+        image = images[i]
+        if image.shape[-1] == 1:
+            ax.imshow(image[..., 0], cmap="gray", vmin=0, vmax=1)
+        else:
+            ax.imshow(np.clip(image, 0, 1))
+        right = predicted[i] == y_true[i]
+        label = f"{class_names[predicted[i]]} {probabilities[i, predicted[i]]:.0%}"
+        if not right:
+            label += f"\n(true: {class_names[y_true[i]]})"
+        ax.set_title(label, fontsize=8, color="black" if right else "red")
+        if not right:
+            for spine in ax.spines.values():
+                spine.set_visible(True)
+                spine.set_color("red")
+                spine.set_linewidth(2)
+            ax.axis("on")
+            ax.set_xticks([])
+            ax.set_yticks([])
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
