@@ -21,17 +21,18 @@ two phosphoproteome outputs are skipped with a warning.
 
 Needs numpy, pandas, biopython, and the `cd-hit` binary (Debian: apt-get install cd-hit).
 """
+
 from __future__ import annotations
 
 import argparse
 import gzip
-import io
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 import pandas as pd
@@ -52,14 +53,13 @@ _TRANSLATE = str.maketrans({"U": "C", "O": "K", "B": "X", "Z": "X", "J": "X"})
 _VALID = re.compile(r"^[ACDEFGHIKLMNPQRSTVWYX]*$")
 
 
-def fail(message: str) -> "NoReturn":  # noqa: F821
+def fail(message: str) -> NoReturn:
     sys.exit(f"build_dataset.py: error: {message}")
 
 
 def normalize(sequence: str, where: str) -> str:
     seq = sequence.strip().upper()
-    if seq.endswith("*"):
-        seq = seq[:-1]
+    seq = seq.removesuffix("*")
     seq = seq.translate(_TRANSLATE)
     if not _VALID.match(seq):
         bad = sorted(set(seq) - set("ACDEFGHIKLMNPQRSTVWYX"))
@@ -70,8 +70,8 @@ def normalize(sequence: str, where: str) -> str:
 def window(seq: str, position: int, flank: int = FLANK) -> str:
     """31-mer centred on 1-based `position`, padded with X past either end."""
     i = position - 1
-    left = seq[max(0, i - flank): i].rjust(flank, PAD)
-    right = seq[i + 1: i + 1 + flank].ljust(flank, PAD)
+    left = seq[max(0, i - flank) : i].rjust(flank, PAD)
+    right = seq[i + 1 : i + 1 + flank].ljust(flank, PAD)
     return left + seq[i] + right
 
 
@@ -90,15 +90,17 @@ def read_fasta(path: Path) -> dict[str, str]:
 def cdhit_clusters(fasta: Path) -> tuple[dict[str, str], str]:
     exe = shutil.which("cd-hit")
     if exe is None:
-        fail("cd-hit is not installed (needed for the 40%-identity protein clusters). "
-             "Install it with:  apt-get update && apt-get install -y cd-hit")
-    version = subprocess.run([exe, "-h"], capture_output=True, text=True).stdout
+        fail(
+            "cd-hit is not installed (needed for the 40%-identity protein clusters). "
+            "Install it with:  apt-get update && apt-get install -y cd-hit"
+        )
+    version = subprocess.run([exe, "-h"], check=False, capture_output=True, text=True).stdout
     m = re.search(r"CD-HIT version ([0-9.]+)", version)
     version = m.group(1) if m else "unknown"
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "clusters"
         cmd = [exe, "-i", str(fasta), "-o", str(out), *CDHIT_ARGS]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        proc = subprocess.run(cmd, check=False, capture_output=True, text=True)
         if proc.returncode != 0:
             fail(f"cd-hit failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
         text = Path(str(out) + ".clstr").read_text()
@@ -116,7 +118,7 @@ def cdhit_clusters(fasta: Path) -> tuple[dict[str, str], str]:
     members: dict[int, list[str]] = {}
     for pid, c in clusters.items():
         members.setdefault(c, []).append(pid)
-    ordered = sorted(members.values(), key=lambda ids: sorted(ids)[0])
+    ordered = sorted(members.values(), key=min)
     names = {pid: f"C{k:03d}" for k, ids in enumerate(ordered) for pid in ids}
     return names, version
 
@@ -146,9 +148,11 @@ def assign_splits(cluster_pos: pd.Series, seed: int) -> dict[str, str]:
 # ----------------------------------------------------------------------------- phosphoproteome
 def load_phosphoproteome(path: Path) -> pd.DataFrame | None:
     if not path.exists():
-        print(f"warning: {path} not found; skipping human_phosphosites.tsv and phosphoproteome_sites.tsv.gz "
-              f"(create it with: benchmarks/kinase_library/.venv/bin/python data/extract_phosphoproteome.py)",
-              file=sys.stderr)
+        print(
+            f"warning: {path} not found; skipping human_phosphosites.tsv and phosphoproteome_sites.tsv.gz "
+            f"(create it with: benchmarks/kinase_library/.venv/bin/python data/extract_phosphoproteome.py)",
+            file=sys.stderr,
+        )
         return None
     pp = pd.read_csv(path, sep="\t", dtype={"accession": str, "position": int, "residue": str})
     return pp
@@ -158,7 +162,7 @@ def map_sites(pp: pd.DataFrame, seqs: dict[str, str]) -> tuple[pd.DataFrame, dic
     """Keep sites whose accession is in `seqs` and whose residue matches the sequence there."""
     stats = {"sites": len(pp), "accession_found": 0, "residue_match": 0}
     rows = []
-    for acc, pos, res in zip(pp["accession"], pp["position"], pp["residue"]):
+    for acc, pos, res in zip(pp["accession"], pp["position"], pp["residue"], strict=True):
         seq = seqs.get(acc)
         if seq is None:
             continue
@@ -181,12 +185,20 @@ def write_tsv_gz(df: pd.DataFrame, path: Path) -> None:
 def main(argv=None) -> int:
     repo = Path(__file__).resolve().parent.parent
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--shared", type=Path, default=repo.parent / "shared",
-                    help="the shared/ folder (default: ../shared from the repo root)")
+    ap.add_argument(
+        "--shared",
+        type=Path,
+        default=repo.parent / "shared",
+        help="the shared/ folder (default: ../shared from the repo root)",
+    )
     ap.add_argument("--out", type=Path, default=repo / "data", help="output folder (default: data/)")
     ap.add_argument("--seed", type=int, default=0, help="seed for the cluster-to-split assignment (default 0)")
-    ap.add_argument("--phosphoproteome", type=Path, default=repo / "data" / "kl_phosphoproteome.tsv.gz",
-                    help="sites extracted from the kinase-library wheel by data/extract_phosphoproteome.py")
+    ap.add_argument(
+        "--phosphoproteome",
+        type=Path,
+        default=repo / "data" / "kl_phosphoproteome.tsv.gz",
+        help="sites extracted from the kinase-library wheel by data/extract_phosphoproteome.py",
+    )
     args = ap.parse_args(argv)
 
     akt = args.shared / "datasets" / "akt"
@@ -213,22 +225,23 @@ def main(argv=None) -> int:
         elif r.residue not in "ST":
             problems.append(f"{r.protein_id}:{r.position}: residue {r.residue} is not S/T")
     dups = sites[sites.duplicated(["protein_id", "position"], keep=False)]
-    problems += [f"{p}:{q}: duplicate site row" for p, q in zip(dups.protein_id, dups.position)]
+    problems += [f"{p}:{q}: duplicate site row" for p, q in zip(dups.protein_id, dups.position, strict=True)]
     if problems:
         fail(f"{len(problems)} site(s) in {sites_path} do not match {fasta_path}:\n  " + "\n  ".join(problems[:50]))
     missing = sorted(set(seqs) - set(sites.protein_id))
     if missing:
         print(f"warning: {len(missing)} proteins have no AKT site; their S/T are all negatives", file=sys.stderr)
 
-    meta = sites.groupby("protein_id").agg(organism=("organism", "first"), gene=("gene", "first"),
-                                           n_org=("organism", "nunique"))
+    meta = sites.groupby("protein_id").agg(
+        organism=("organism", "first"), gene=("gene", "first"), n_org=("organism", "nunique")
+    )
     if (meta.n_org > 1).any():
         fail("a protein has sites from more than one organism: " + ", ".join(meta.index[meta.n_org > 1]))
 
     # ---- akt_proteins.fasta: same records, same order, 60 residues a line
     with open(out / "akt_proteins.fasta", "w") as fh:
         for pid, seq in seqs.items():
-            fh.write(f">{pid}\n" + "".join(seq[i:i + 60] + "\n" for i in range(0, len(seq), 60)))
+            fh.write(f">{pid}\n" + "".join(seq[i : i + 60] + "\n" for i in range(0, len(seq), 60)))
 
     # ---- clusters and splits
     clusters, cdhit_version = cdhit_clusters(out / "akt_proteins.fasta")
@@ -251,8 +264,11 @@ def main(argv=None) -> int:
     clus.to_csv(out / "clusters.tsv", sep="\t", index=False, lineterminator="\n")
 
     # ---- akt_sites.tsv: every S/T
-    known = {(p, q): k for p, q, k in zip(sites.protein_id, sites.position, sites.kinases)}
-    c_of, s_of = dict(zip(clus.protein_id, clus.cluster)), dict(zip(clus.protein_id, clus.split))
+    known = {(p, q): k for p, q, k in zip(sites.protein_id, sites.position, sites.kinases, strict=True)}
+    c_of, s_of = (
+        dict(zip(clus.protein_id, clus.cluster, strict=True)),
+        dict(zip(clus.protein_id, clus.split, strict=True)),
+    )
     rows = []
     for pid in sorted(seqs):
         seq = seqs[pid]
@@ -260,19 +276,33 @@ def main(argv=None) -> int:
         for i, aa in enumerate(seq):
             if aa in "ST":
                 kin = known.get((pid, i + 1))
-                rows.append((pid, i + 1, aa, int(kin is not None), kin or "", org, c_of[pid], s_of[pid],
-                             window(seq, i + 1)))
-    table = pd.DataFrame(rows, columns=["protein_id", "position", "residue", "label", "kinases", "organism",
-                                        "cluster", "split", "window"])
+                rows.append(
+                    (pid, i + 1, aa, int(kin is not None), kin or "", org, c_of[pid], s_of[pid], window(seq, i + 1))
+                )
+    table = pd.DataFrame(
+        rows,
+        columns=["protein_id", "position", "residue", "label", "kinases", "organism", "cluster", "split", "window"],
+    )
     if int(table.label.sum()) != len(sites):
         fail(f"{len(sites)} sites in, {int(table.label.sum())} positives out")
     table.to_csv(out / "akt_sites.tsv", sep="\t", index=False, lineterminator="\n")
 
-    counts = (table.groupby("split").agg(proteins=("protein_id", "nunique"), clusters=("cluster", "nunique"),
-                                         positives=("label", "sum"), negatives=("label", lambda x: int((x == 0).sum())))
-              .reindex(list(SPLITS)))
-    counts.loc["all"] = [table.protein_id.nunique(), table.cluster.nunique(), int(table.label.sum()),
-                         int((table.label == 0).sum())]
+    counts = (
+        table.groupby("split")
+        .agg(
+            proteins=("protein_id", "nunique"),
+            clusters=("cluster", "nunique"),
+            positives=("label", "sum"),
+            negatives=("label", lambda x: int((x == 0).sum())),
+        )
+        .reindex(list(SPLITS))
+    )
+    counts.loc["all"] = [
+        table.protein_id.nunique(),
+        table.cluster.nunique(),
+        int(table.label.sum()),
+        int((table.label == 0).sum()),
+    ]
     counts.index.name = "split"
     counts.to_csv(out / "split_counts.tsv", sep="\t", lineterminator="\n")
     print(f"cd-hit {cdhit_version}: {clus.cluster.nunique()} clusters at 40% identity")
@@ -282,14 +312,19 @@ def main(argv=None) -> int:
     pp = load_phosphoproteome(args.phosphoproteome)
     if pp is not None:
         on_akt, st = map_sites(pp, seqs)
-        print(f"phosphoproteome on AKT substrates: {st['accession_found']} sites on these accessions, "
-              f"{st['residue_match']} with matching residue")
-        on_akt[["accession", "position", "residue"]].to_csv(out / "human_phosphosites.tsv", sep="\t",
-                                                             index=False, lineterminator="\n")
+        print(
+            f"phosphoproteome on AKT substrates: {st['accession_found']} sites on these accessions, "
+            f"{st['residue_match']} with matching residue"
+        )
+        on_akt[["accession", "position", "residue"]].to_csv(
+            out / "human_phosphosites.tsv", sep="\t", index=False, lineterminator="\n"
+        )
         proteome = read_fasta(proteome_path)
         full, st = map_sites(pp, proteome)
-        print(f"phosphoproteome on {proteome_path.name}: {st['sites']} sites, {st['accession_found']} on "
-              f"accessions present, {st['residue_match']} with matching residue")
+        print(
+            f"phosphoproteome on {proteome_path.name}: {st['sites']} sites, {st['accession_found']} on "
+            f"accessions present, {st['residue_match']} with matching residue"
+        )
         write_tsv_gz(full, out / "phosphoproteome_sites.tsv.gz")
     return 0
 

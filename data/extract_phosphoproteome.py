@@ -13,6 +13,7 @@ i.e. the human phosphoproteome of Ochoa et al. (2019) Nat Biotechnol 38:365-373,
 Output columns: accession (UniProt, as in the wheel), position (1-based), residue (S/T), gene,
 localization_prob (the wheel's best_localization_prob). Sorted, gzip with mtime 0: byte-identical reruns.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,7 +30,8 @@ def find_kl_dir(given: Path | None) -> Path:
     if given is not None:
         return given
     try:
-        import kinase_library  # noqa: F401
+        import kinase_library
+
         return Path(kinase_library.__file__).parent
     except ImportError:
         pass
@@ -37,8 +39,10 @@ def find_kl_dir(given: Path | None) -> Path:
     hits = sorted((repo / "benchmarks" / "kinase_library" / ".venv").glob("lib/python*/site-packages/kinase_library"))
     if hits:
         return hits[0]
-    sys.exit("extract_phosphoproteome.py: kinase_library not found; run benchmarks/kinase_library/setup_env.sh "
-             "or pass --kl-dir")
+    sys.exit(
+        "extract_phosphoproteome.py: kinase_library not found; run benchmarks/kinase_library/setup_env.sh "
+        "or pass --kl-dir"
+    )
 
 
 def main(argv=None) -> int:
@@ -57,8 +61,9 @@ def main(argv=None) -> int:
             res = r["residue"].strip().upper()
             if res not in ("S", "T"):
                 continue
-            rows.add((r["uniprot"].strip(), int(r["position"]), res, r["gene"].strip(),
-                      r["best_localization_prob"].strip()))
+            rows.add(
+                (r["uniprot"].strip(), int(r["position"]), res, r["gene"].strip(), r["best_localization_prob"].strip())
+            )
     rows = sorted(rows)
     buf = io.StringIO()
     w = csv.writer(buf, delimiter="\t", lineterminator="\n")

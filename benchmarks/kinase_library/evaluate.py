@@ -12,6 +12,7 @@ and data/human_phosphosites.tsv. Views:
 Scores: kl_AKT1, kl_AKT2, kl_AKT3 (log2 score) and kl_max = max of the three; also *_pct (percentiles).
 PR-AUC is average precision (sklearn.metrics.average_precision_score).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,8 +35,8 @@ def main(argv=None) -> int:
 
     d = pd.read_csv(args.scores, sep="\t", keep_default_na=False)
     pp = pd.read_csv(args.phosphosites, sep="\t")
-    known = set(zip(pp.accession, pp.position))
-    d["phosphosite"] = [(p, q) in known for p, q in zip(d.protein_id, d.position)]
+    known = set(zip(pp.accession, pp.position, strict=True))
+    d["phosphosite"] = [(p, q) in known for p, q in zip(d.protein_id, d.position, strict=True)]
     d["kl_max"] = d[["kl_AKT1", "kl_AKT2", "kl_AKT3"]].max(axis=1)
     d["kl_max_pct"] = d[["kl_AKT1_pct", "kl_AKT2_pct", "kl_AKT3_pct"]].max(axis=1)
     scores = ["kl_max", "kl_AKT1", "kl_AKT2", "kl_AKT3", "kl_max_pct"]
@@ -50,11 +51,18 @@ def main(argv=None) -> int:
         for view, f in views.items():
             v = f(part)
             for s in scores:
-                rows.append({"split": split, "view": view, "score": s, "positives": int(v.label.sum()),
-                             "negatives": int((v.label == 0).sum()),
-                             "roc_auc": round(roc_auc_score(v.label, v[s]), 4),
-                             "pr_auc": round(average_precision_score(v.label, v[s]), 4),
-                             "pr_auc_random": round(v.label.mean(), 4)})
+                rows.append(
+                    {
+                        "split": split,
+                        "view": view,
+                        "score": s,
+                        "positives": int(v.label.sum()),
+                        "negatives": int((v.label == 0).sum()),
+                        "roc_auc": round(roc_auc_score(v.label, v[s]), 4),
+                        "pr_auc": round(average_precision_score(v.label, v[s]), 4),
+                        "pr_auc_random": round(v.label.mean(), 4),
+                    }
+                )
     table = pd.DataFrame(rows)
     with pd.option_context("display.width", 200, "display.max_rows", 500):
         print(table.to_string(index=False))

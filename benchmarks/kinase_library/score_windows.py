@@ -24,6 +24,7 @@ Conversions, following the library's documented conventions (kinase_library.Subs
   * lower-case s/t/y mark phospho-primed residues. Our windows carry no phosphorylation state, so we score
     without priming (pp=False): every flank residue is upper-cased and the library lower-cases the centre.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,20 +49,24 @@ def to_kl_substrate(window: str) -> str:
     # padding = the runs of X touching either end (they never reach the centre, which is S/T)
     w = _PAD_LEFT.sub(lambda m: "_" * len(m.group()), w)
     w = _PAD_RIGHT.sub(lambda m: "_" * len(m.group()), w)
-    return w[c - 7: c + 8]
+    return w[c - 7 : c + 8]
 
 
 def score_windows(df: pd.DataFrame, percentile: bool = True) -> pd.DataFrame:
     import kinase_library as kl  # imported late: slow (loads the scored phosphoproteome)
 
     subs = pd.DataFrame({"Sequence": df["window"].map(to_kl_substrate).to_numpy()})
-    pps = kl.PhosphoProteomics(subs, seq_col="Sequence", pp=False, drop_invalid_subs=True,
-                               new_seq_phos_res_cols=True, suppress_warnings=True)
+    pps = kl.PhosphoProteomics(
+        subs, seq_col="Sequence", pp=False, drop_invalid_subs=True, new_seq_phos_res_cols=True, suppress_warnings=True
+    )
     if len(pps.omited_entries) or len(pps.ser_thr_data) != len(subs):
-        raise SystemExit(f"kinase_library dropped {len(subs) - len(pps.ser_thr_data)} windows as invalid: "
-                         f"{list(pps.omited_entries)[:5]}")
-    scores = pps.score(kin_type="ser_thr", kinases=KINASES, values_only=True, log2_score=True, st_fav=True,
-                       round_digits=4)
+        raise SystemExit(
+            f"kinase_library dropped {len(subs) - len(pps.ser_thr_data)} windows as invalid: "
+            f"{list(pps.omited_entries)[:5]}"
+        )
+    scores = pps.score(
+        kin_type="ser_thr", kinases=KINASES, values_only=True, log2_score=True, st_fav=True, round_digits=4
+    )
     out = df.copy()
     for k in KINASES:
         out[f"kl_{k}"] = scores[k].to_numpy()
