@@ -153,3 +153,10 @@ def test_cli_train_and_evaluate(mnist_file, tmp_path):
     result = CliRunner().invoke(image, ["evaluate", str(out), "--dataset", "mnist", "--data", str(mnist_file)])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["n_test"] == 12
+
+
+def test_time_budget_stops_mid_epoch(mnist_file, tmp_path):
+    run = train_image_model("mnist", data=mnist_file, run_dir=tmp_path / "budget", model="mlp", epochs=5,
+                            batch_size=4, validation_split=0.25, time_budget=1e-6, plots=False)
+    assert 0 < run.metrics["epochs_run"] < 1
+    assert (tmp_path / "budget" / "model.keras").is_file()

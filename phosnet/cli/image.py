@@ -35,8 +35,11 @@ def image() -> None:
               help="Fraction of training images held out for early stopping.")
 @click.option("--patience", type=click.IntRange(min=1), default=5,
               help="Epochs without val_accuracy gain before stopping.")
-@click.option("--augment", type=click.FloatRange(0, 0.5), default=0.0,
-              help="Random shifts while training (fraction of the image; cnn, cnn_bn, alexnet).")
+@click.option("--schedule", type=click.Choice(["none", "cosine"]), default=None,
+              help="Learning-rate schedule (default: the recipe's; none = constant, lowered on plateaus).")
+@click.option("--augment", type=click.FloatRange(0, 0.5), default=None,
+              help="Random shifts while training, as a fraction of the image (cnn, cnn_bn, alexnet; "
+                   "default: the recipe's, 0.08 for cnn_bn, else none).")
 @click.option("--time-budget", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Stop after the epoch in which this many seconds have passed.")
 @click.option("--n-train", type=click.IntRange(min=2), default=None, help="Use only the first N training images.")
@@ -45,18 +48,19 @@ def image() -> None:
 @click.pass_context
 def train(ctx: click.Context, dataset: str, data: str | None, model_name: str, out_dir: str,
           epochs: int | None, batch_size: int | None, learning_rate: float | None, validation_split: float,
-          patience: int, augment: float, time_budget: float | None, n_train: int | None, seed: int,
-          resume: bool) -> None:
+          patience: int, schedule: str | None, augment: float | None, time_budget: float | None,
+          n_train: int | None, seed: int, resume: bool) -> None:
     """Train an image classifier; write model.keras, history, metrics.json and plots to --out-dir."""
     from phosnet.images.task import train_image_model
 
-    options = {"augment": augment} if augment else None
+    options = {"augment": augment} if augment is not None else None
     if augment and model_name not in ("cnn", "cnn_bn", "alexnet"):
         raise click.BadParameter(f"--augment is not available for {model_name}", param_hint="--augment")
     quiet = getattr(ctx.find_root().obj, "quiet", False)
     run = train_image_model(
         dataset, data=data, run_dir=out_dir, model=model_name, epochs=epochs, batch_size=batch_size,
-        learning_rate=learning_rate, validation_split=validation_split, patience=patience,
+        learning_rate=learning_rate, schedule="" if schedule == "none" else schedule,
+        validation_split=validation_split, patience=patience,
         model_options=options, time_budget=time_budget, n_train=n_train, seed=seed, resume=resume,
         verbose=0 if quiet else 2,
     )

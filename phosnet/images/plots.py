@@ -42,6 +42,7 @@ def plot_training_curves(history: pd.DataFrame, path: str | os.PathLike, *, titl
             if column in history:
                 ax.plot(epochs, history[column], style, markersize=3, label=column.replace("_", " "))
         ax.set_xlabel("epoch")
+        ax.xaxis.get_major_locator().set_params(integer=True)
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)
         ax.legend()

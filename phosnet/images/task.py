@@ -102,14 +102,20 @@ def _time_budget_callback(seconds: float):
     keras = _keras()
 
     class _StopAfter(keras.callbacks.Callback):
-        """Stop after the epoch during which ``seconds`` of training elapsed."""
+        """Stop training (mid-epoch if need be) once ``seconds`` have passed; count the batches run."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.batches = 0
+            self.start = time.perf_counter()
 
         def on_train_begin(self, logs=None):
             self.start = time.perf_counter()
 
-        def on_epoch_end(self, epoch, logs=None):
-            if time.perf_counter() - self.start >= seconds:
-                logger.info("time budget of %.0f s reached after epoch %d", seconds, epoch + 1)
+        def on_train_batch_end(self, batch, logs=None):
+            self.batches += 1
+            if time.perf_counter() - self.start >= seconds and not self.model.stop_training:
+                logger.info("time budget of %.0f s reached", seconds)
                 self.model.stop_training = True
 
     return _StopAfter()
@@ -139,6 +145,7 @@ def train_image_model(
     seed: int = 0,
     optimizer: str | None = None,
     learning_rate: float | None = None,
+    schedule: str | None = None,
     patience: int = 5,
     lr_patience: int = 2,
     model_options: dict[str, Any] | None = None,
@@ -161,8 +168,9 @@ def train_image_model(
         Architecture (see :mod:`phosnet.models.image`). Default: "cnn".
     data : path-like, optional
         Data file/directory when ``dataset`` is a name (else ``$PHOSNET_MNIST`` / ``$PHOSNET_CIFAR10``).
-    epochs, batch_size, optimizer, learning_rate : optional
-        Override the model's recipe (:data:`phosnet.models.image.RECIPES`).
+    epochs, batch_size, optimizer, learning_rate, schedule : optional
+        Override the model's recipe (:data:`phosnet.models.image.RECIPES`); ``schedule=""`` turns a
+        recipe's cosine schedule off (constant rate, lowered on plateaus by the core).
     validation_split : float
         Fraction of the training images held out (seeded) for early stopping. Default: 0.1.
     seed : int
@@ -170,7 +178,7 @@ def train_image_model(
     patience, lr_patience : int
         Epochs without ``val_accuracy`` gain before stopping / halving the learning rate.
     model_options : dict, optional
-        Keyword arguments for the model builder (e.g. ``{"augment": 0.1}``).
+        Keyword arguments for the model builder (e.g. ``{"augment": 0.1}``), on top of the recipe's.
     time_budget : float, optional
         Stop after the epoch during which this many seconds of training have passed.
     n_train, n_test : int, optional
@@ -198,10 +206,11 @@ def train_image_model(
     if model not in RECIPES:
         raise InputError(f"unknown image model {model!r} (choose from {', '.join(RECIPES)})")
     recipe = dict(RECIPES[model])
+    model_options = {**recipe.pop("model_options", {}), **(model_options or {})}
     for key, value in (("epochs", epochs), ("batch_size", batch_size), ("optimizer", optimizer),
-                       ("learning_rate", learning_rate)):
+                       ("learning_rate", learning_rate), ("schedule", schedule)):
         if value is not None:
-            recipe[key] = value
+            recipe[key] = value or None
     if recipe["epochs"] < 1 or recipe["batch_size"] < 1:
         raise InputError("epochs and batch size must be at least 1")
     run_dir = Path(run_dir)
@@ -209,15 +218,19 @@ def train_image_model(
 
     train, validation = split_validation(dataset.x_train, dataset.y_train, validation_split, seed=seed)
     set_seed(seed)
-    net = build_image_model(model, dataset.input_shape, dataset.num_classes, **(model_options or {}))
-    compile_image_model(net, optimizer=recipe["optimizer"], learning_rate=recipe["learning_rate"])
+    net = build_image_model(model, dataset.input_shape, dataset.num_classes, **model_options)
+    steps = -(-len(train[0]) // recipe["batch_size"]) * recipe["epochs"]
+    compile_image_model(net, optimizer=recipe["optimizer"], learning_rate=recipe["learning_rate"],
+                        schedule=recipe["schedule"], decay_steps=steps)
+    if recipe["schedule"]:
+        lr_patience = recipe["epochs"] + 1  # the schedule sets the rate: no plateau reduction on top
 
     config = {
         "task": "image",
         "dataset": dataset.name,
         "data": dataset.source,
         "model": model,
-        "model_options": model_options or {},
+        "model_options": model_options,
         **recipe,
         "validation_split": validation_split,
         "seed": seed,
@@ -241,8 +254,9 @@ def train_image_model(
         "batch_size": recipe["batch_size"], "patience": patience, "lr_patience": lr_patience,
         "seed": seed, "config": config, "metadata": metadata, "resume": resume, "verbose": verbose,
     }
-    if time_budget:
-        kwargs["extra_callbacks"] = [_time_budget_callback(time_budget)]
+    budget = _time_budget_callback(time_budget) if time_budget else None
+    if budget is not None:
+        kwargs["extra_callbacks"] = [budget]
     if resume and not (run_dir / "last.keras").is_file():
         raise InputError(f"{run_dir}: nothing to resume (no last.keras)")
     logger.info("training %s on %s: %d train, %d validation images", model, dataset.name,
@@ -252,7 +266,9 @@ def train_image_model(
     seconds = time.perf_counter() - start
     trained = result.model
     history = result.history
-    epochs_run = result.epochs_run or recipe["epochs"]
+    epochs_run: float = result.epochs_run or recipe["epochs"]
+    if budget is not None and budget.batches:  # the budget may end an epoch early: count batches
+        epochs_run = budget.batches / -(-len(train[0]) // recipe["batch_size"])
     metrics: dict[str, Any] = _evaluate_arrays(trained, dataset.x_test, dataset.y_test, 512)
     if "val_accuracy" in history:
         metrics["best_val_accuracy"] = float(history["val_accuracy"].max())
@@ -261,9 +277,9 @@ def train_image_model(
             "dataset": dataset.name,
             "model": model,
             "parameters": int(trained.count_params()),
-            "epochs_run": int(epochs_run),
+            "epochs_run": round(float(epochs_run), 2) if budget is not None else int(epochs_run),
             "train_seconds": round(seconds, 2),
-            "seconds_per_epoch": round(seconds / max(epochs_run, 1), 2),
+            "seconds_per_epoch": round(seconds / max(epochs_run, 1e-9), 2),
             "n_train": int(len(train[0])),
             "n_validation": int(len(validation[0])),
             "n_test": int(len(dataset.x_test)),
