@@ -158,7 +158,7 @@ def test_wrong_channels_and_missing(tmp_path):
     with pytest.raises(InputError, match="no such file"):
         load_mnist(tmp_path / "nothere.npz")
     (tmp_path / "notnpz.npz").write_text("hello")
-    with pytest.raises(InputError, match="readable"):
+    with pytest.raises(InputError, match="not an .npz archive"):
         load_mnist(tmp_path / "notnpz.npz")
     with pytest.raises(InputError, match="unknown dataset"):
         load_dataset("svhn", tmp_path / "c.npz")

@@ -41,7 +41,7 @@ def image() -> None:
               help="Random shifts while training, as a fraction of the image (cnn, cnn_bn, alexnet; "
                    "default: the recipe's, 0.08 for cnn_bn, else none).")
 @click.option("--time-budget", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Stop after the epoch in which this many seconds have passed.")
+              help="Stop training once this many seconds have passed (mid-epoch if need be).")
 @click.option("--n-train", type=click.IntRange(min=2), default=None, help="Use only the first N training images.")
 @click.option("--seed", type=int, default=0, help="Random seed (weights, split, shuffling).")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in --out-dir.")

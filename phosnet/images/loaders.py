@@ -27,6 +27,7 @@ import gzip
 import logging
 import os
 import pickle
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -178,6 +179,8 @@ def _from_arrays(
 
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    if not zipfile.is_zipfile(path):
+        raise InputError(f"{path}: not an .npz archive (expected x_train, y_train, x_test, y_test arrays)")
     try:
         with np.load(path, allow_pickle=False) as data:
             missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in data.files]
