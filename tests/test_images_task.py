@@ -160,3 +160,13 @@ def test_time_budget_stops_mid_epoch(mnist_file, tmp_path):
                             batch_size=4, validation_split=0.25, time_budget=1e-6, plots=False)
     assert 0 < run.metrics["epochs_run"] < 1
     assert (tmp_path / "budget" / "model.keras").is_file()
+
+
+def test_cli_subprocess_help():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "phosnet", "image", "predict", "--help"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "PNG/JPEG or .npy" in done.stdout
