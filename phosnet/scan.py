@@ -1,0 +1,1120 @@
+"""Streaming proteome scan: every candidate residue (S/T by default) of every protein, scored by a model.
+
+Reading, windowing, prediction and writing proceed in batches of windows, so memory does not grow with the
+number of proteins. A producer thread reads and windows the next batch while the current one is predicted.
+
+Two prediction engines give the same scores (to 1e-5, tested):
+
+``"numpy"`` (the fast path, used whenever possible)
+    Interprets the saved Keras graph layer by layer with numpy (weights read from the ``.keras`` archive,
+    so TensorFlow is never imported). Windows stay ``int8`` indices: the first convolution over the
+    one-hot (or embedded) input becomes a table lookup, with the following elementwise layers (activation,
+    BatchNorm) folded into the table; later convolutions run as one matrix product each (im2col). Supports
+    functional models, nested sub-models and ensembles averaged with ``Average``/``Add``/``Concatenate``.
+``"tensorflow"`` (the generic fallback)
+    A ``tf.function`` over the Keras model, fed ``int8`` indices and one-hot encoding inside the graph.
+``"keras"``
+    Plain ``keras_model.predict`` on one-hot windows; the reference the others are tested against.
+
+``engine="auto"`` picks ``numpy`` and falls back to ``tensorflow`` for layers it does not know.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import queue
+import re
+import threading
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from phosnet.encoding import ALPHABET, N_CHANNELS, PAD_INDEX, normalize_sequence
+from phosnet.errors import InputError, PhosnetError
+from phosnet.io.fasta import read_fasta
+from phosnet.io.writers import COLUMNS as WRITER_COLUMNS
+from phosnet.pretrained import PhosnetModel, load_model
+from phosnet.windows import check_window_options, window_indices
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 16384
+"""Windows per batch (the unit of reading, prediction and writing)."""
+
+ENGINE_CHUNK = 2048
+"""Windows the numpy engine pushes through the network at once (keeps intermediates in cache)."""
+
+COLUMNS = list(WRITER_COLUMNS)
+"""Columns of the scan's output, in order."""
+
+ProgressCallback = Callable[[int, int], None]
+"""``callback(proteins_done, sites_done)``, called after each batch (increments, not totals)."""
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Batches of scored sites
+# ----------------------------------------------------------------------------------------------------------
+@dataclass
+class SiteBatch:
+    """Scored candidate sites of a run of proteins, as numpy columns (one row per site).
+
+    ``protein_index`` points into ``protein_ids``; ``windows`` holds ``int8`` alphabet indices.
+    """
+
+    protein_ids: list[str]
+    protein_index: np.ndarray
+    positions: np.ndarray
+    windows: np.ndarray
+    scores: np.ndarray
+    predicted: np.ndarray
+    n_proteins: int
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def residue_strings(self, flank: int) -> np.ndarray:
+        """Centre residues as a ``U1`` array."""
+        return _ALPHABET_BYTES[self.windows[:, flank]].view("S1").astype("U1")
+
+    def window_strings(self) -> np.ndarray:
+        """Windows as a ``U<width>`` array."""
+        width = self.windows.shape[1] if self.windows.ndim == 2 else 0
+        if not len(self) or not width:
+            return np.array([], dtype=f"U{max(width, 1)}")
+        codes = np.ascontiguousarray(_ALPHABET_BYTES[self.windows])
+        return codes.view(f"S{width}").ravel().astype(f"U{width}")
+
+    def id_column(self) -> np.ndarray:
+        """The protein id of every row."""
+        return np.asarray(self.protein_ids, dtype=object)[self.protein_index]
+
+    def select(self, mask: np.ndarray) -> SiteBatch:
+        """The rows where ``mask`` is true."""
+        return SiteBatch(
+            self.protein_ids, self.protein_index[mask], self.positions[mask], self.windows[mask],
+            self.scores[mask], self.predicted[mask], self.n_proteins,
+        )
+
+    def to_frame(self, model_name: str, flank: int) -> pd.DataFrame:
+        """The batch as a tidy :class:`pandas.DataFrame` with :data:`COLUMNS`."""
+        return pd.DataFrame(
+            {
+                "protein_id": self.id_column(),
+                "position": self.positions.astype(np.int64),
+                "residue": self.residue_strings(flank).astype(object),
+                "window": self.window_strings().astype(object),
+                "score": self.scores.astype(np.float64),
+                "predicted": self.predicted.astype(bool),
+                "model": model_name,
+            },
+            columns=COLUMNS,
+        )
+
+
+_ALPHABET_BYTES = np.frombuffer(ALPHABET.encode("ascii"), dtype=np.uint8)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Inputs
+# ----------------------------------------------------------------------------------------------------------
+Sequences = Any  # a path, '-', a {id: seq} mapping, SeqRecords, (id, seq) pairs, Protein records or one string
+_SEQUENCE_RE = re.compile(r"^[A-Za-z]+\*?$")
+
+
+def _normalized(protein_id: str, sequence: str, source: str) -> tuple[str, str]:
+    try:
+        seq = normalize_sequence(str(sequence).replace("\n", "").replace("\r", "").replace(" ", ""))
+    except ValueError as exc:
+        raise InputError(f"{source}: record {protein_id}: {exc}") from None
+    if not seq:
+        raise InputError(f"{source}: record {protein_id}: no residues")
+    return str(protein_id), seq
+
+
+def iter_sequences(sequences: Sequences) -> Iterator[tuple[str, str]]:
+    """Normalize the accepted input forms to ``(protein_id, sequence)`` pairs, lazily.
+
+    Accepted: a FASTA path (plain or ``.gz``) or ``"-"`` (stdin); FASTA text (starting with ``>``); one
+    sequence string (id ``"sequence"``); a ``{id: sequence}`` mapping; Biopython ``SeqRecord`` objects (or an
+    iterable of them); :class:`~phosnet.io.fasta.Protein` records; ``(id, sequence)`` pairs.
+    """
+    if isinstance(sequences, os.PathLike):
+        yield from ((p.protein_id, p.sequence) for p in read_fasta(sequences))
+        return
+    if isinstance(sequences, str):
+        text = sequences.strip()
+        if text.startswith(">"):
+            yield from ((p.protein_id, p.sequence) for p in read_fasta(io.StringIO(text + "\n")))
+        elif sequences != "-" and _SEQUENCE_RE.match(text) and not Path(sequences).exists():
+            yield _normalized("sequence", text, "<string>")
+        else:
+            yield from ((p.protein_id, p.sequence) for p in read_fasta(sequences))
+        return
+    if isinstance(sequences, Mapping):
+        for protein_id, seq in sequences.items():
+            yield _normalized(protein_id, seq, "<mapping>")
+        return
+    if hasattr(sequences, "seq") and hasattr(sequences, "id"):  # one SeqRecord
+        yield _normalized(sequences.id, str(sequences.seq), "<SeqRecord>")
+        return
+    if hasattr(sequences, "read"):  # an open handle
+        yield from ((p.protein_id, p.sequence) for p in read_fasta(sequences))
+        return
+    if not isinstance(sequences, Iterable):
+        raise TypeError(f"cannot read sequences from a {type(sequences).__name__}")
+    for number, item in enumerate(sequences, start=1):
+        if hasattr(item, "seq") and hasattr(item, "id"):
+            yield _normalized(item.id, str(item.seq), "<SeqRecord>")
+        elif hasattr(item, "protein_id") and hasattr(item, "sequence"):
+            yield _normalized(item.protein_id, item.sequence, "<proteins>")
+        elif isinstance(item, tuple) and len(item) == 2:
+            yield _normalized(item[0], item[1], "<pairs>")
+        elif isinstance(item, str):
+            yield _normalized(f"sequence{number}", item, "<strings>")
+        else:
+            raise TypeError(f"cannot read a sequence from a {type(item).__name__} (item {number})")
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Reading + windowing, in a producer thread
+# ----------------------------------------------------------------------------------------------------------
+@dataclass
+class _RawBatch:
+    protein_ids: list[str]
+    protein_index: np.ndarray
+    positions: np.ndarray
+    windows: np.ndarray
+    n_proteins: int
+
+
+def _raw_batches(pairs: Iterator[tuple[str, str]], residues: str, flank: int, batch_size: int) -> Iterator[_RawBatch]:
+    """Window proteins and group them into batches of at least ``batch_size`` windows (whole proteins)."""
+    ids: list[str] = []
+    counts: list[int] = []
+    positions: list[np.ndarray] = []
+    windows: list[np.ndarray] = []
+    n_rows = 0
+    n_proteins = 0
+
+    def flush() -> _RawBatch:
+        width = 2 * flank + 1
+        batch = _RawBatch(
+            ids,
+            np.repeat(np.arange(len(ids), dtype=np.int32), counts),
+            np.concatenate(positions) if positions else np.zeros(0, np.int64),
+            np.concatenate(windows) if windows else np.zeros((0, width), np.int8),
+            n_proteins,
+        )
+        return batch
+
+    for protein_id, sequence in pairs:
+        pos, win = window_indices(sequence, residues, flank)
+        n_proteins += 1
+        if len(pos):
+            ids.append(protein_id)
+            counts.append(len(pos))
+            positions.append(pos)
+            windows.append(win)
+            n_rows += len(pos)
+        if n_rows >= batch_size:
+            yield flush()
+            ids, counts, positions, windows, n_rows, n_proteins = [], [], [], [], 0, 0
+    if n_rows or n_proteins:
+        yield flush()
+
+
+_DONE = object()
+
+
+def _prefetch(iterator: Iterator[Any], depth: int = 2) -> Iterator[Any]:
+    """Run ``iterator`` in a daemon thread, ``depth`` items ahead; exceptions are re-raised in the caller."""
+    slots: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for item in iterator:
+                if not put((True, item)):
+                    return
+            put((True, _DONE))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            put((False, exc))
+
+    thread = threading.Thread(target=work, name="phosnet-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            ok, item = slots.get()
+            if not ok:
+                raise item
+            if item is _DONE:
+                return
+            yield item
+    finally:
+        stop.set()
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The numpy engine: a small interpreter of saved Keras graphs
+# ----------------------------------------------------------------------------------------------------------
+class UnsupportedModel(Exception):
+    """The numpy engine cannot run this model (an unknown layer or option); use the TensorFlow engine."""
+
+
+def _snake(name: str) -> str:
+    """Keras' ``to_snake_case`` (names of the groups in ``model.weights.h5``)."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+_CONTAINERS = {"Functional", "Sequential", "Model"}
+
+
+def _weights_from_h5(model_cfg: dict[str, Any], group: Any) -> dict[str, Any]:
+    """``{layer name: [arrays] or nested dict}`` from a Keras 3 weights file, following its naming rule."""
+    out: dict[str, Any] = {}
+    used: dict[str, int] = {}
+    layers_group = group.get("layers") if group is not None else None
+    for layer in model_cfg["config"]["layers"]:
+        key = _snake(layer["class_name"])
+        if key in used:
+            used[key] += 1
+            key = f"{key}_{used[key]}"
+        else:
+            used[key] = 0
+        sub = layers_group.get(key) if layers_group is not None else None
+        name = layer.get("name") or layer["config"]["name"]
+        if layer["class_name"] in _CONTAINERS:
+            out[name] = _weights_from_h5(layer, sub)
+        elif sub is not None and "vars" in sub:
+            out[name] = [np.asarray(sub["vars"][str(i)][()]) for i in range(len(sub["vars"]))]
+        else:
+            out[name] = []
+    return out
+
+
+def _weights_from_keras(model: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for layer in model.layers:
+        if type(layer).__name__ in _CONTAINERS or hasattr(layer, "layers") and hasattr(layer, "get_config"):
+            if hasattr(layer, "layers"):
+                out[layer.name] = _weights_from_keras(layer)
+                continue
+        out[layer.name] = [np.asarray(w) for w in layer.get_weights()]
+    return out
+
+
+@dataclass
+class _Table:
+    """A tensor ``table[code]`` kept unmaterialized, so elementwise layers transform only the table."""
+
+    table: np.ndarray  # (R, C)
+    code: np.ndarray  # (n, L) integer codes into table
+
+    def materialize(self) -> np.ndarray:
+        return np.take(self.table, self.code, axis=0)
+
+
+@dataclass
+class _OneHot:
+    """The model input of a one-hot model, kept as ``int8`` indices."""
+
+    index: np.ndarray
+
+    def as_table(self) -> _Table:
+        return _Table(_EYE, self.index)
+
+
+_EYE = np.eye(N_CHANNELS, dtype=np.float32)
+
+
+@dataclass
+class _Affine:
+    """``x * scale + shift`` per channel, deferred so a following global max-pool reduces first."""
+
+    x: np.ndarray
+    scale: np.ndarray
+    shift: np.ndarray
+
+    def materialize(self) -> np.ndarray:
+        out = self.x * self.scale
+        out += self.shift
+        return out
+
+    def global_max(self) -> np.ndarray:
+        """``max`` over axis 1 of the affine map: the max of ``x`` where scale >= 0, its min where < 0."""
+        positive = self.scale >= 0
+        top = self.x.max(axis=1)
+        if not positive.all():
+            top = np.where(positive, top, self.x.min(axis=1))
+        top *= self.scale
+        top += self.shift
+        return top
+
+
+def _dense(value: Any) -> np.ndarray:
+    if isinstance(value, _Affine):
+        return value.materialize()
+    if isinstance(value, _OneHot):
+        value = value.as_table()
+    if isinstance(value, _Table):
+        return value.materialize()
+    return value
+
+
+def _activation(name: Any) -> Callable[[np.ndarray], np.ndarray]:
+    if isinstance(name, dict):
+        name = name.get("config", {}).get("name", name.get("class_name"))
+    if name in (None, "linear"):
+        return lambda x: x
+    if name == "relu":
+        return lambda x: np.maximum(x, 0, out=x)
+    if name == "sigmoid":
+
+        def sigmoid(x: np.ndarray) -> np.ndarray:
+            np.negative(x, out=x)
+            np.exp(x, out=x)
+            x += 1
+            return np.reciprocal(x, out=x)
+
+        return sigmoid
+    if name == "tanh":
+        return lambda x: np.tanh(x, out=x)
+    if name == "softmax":
+
+        def softmax(x: np.ndarray) -> np.ndarray:
+            x -= x.max(axis=-1, keepdims=True)
+            np.exp(x, out=x)
+            x /= x.sum(axis=-1, keepdims=True)
+            return x
+
+        return softmax
+    raise UnsupportedModel(f"activation {name!r}")
+
+
+def _elementwise(value: Any, fn: Callable[[np.ndarray], np.ndarray]) -> Any:
+    """Apply an elementwise function; on a :class:`_Table` only the table is transformed."""
+    if isinstance(value, _OneHot):
+        value = value.as_table()
+    if isinstance(value, _Table):
+        return _Table(fn(value.table.copy()), value.code)
+    if isinstance(value, _Affine):
+        return fn(value.materialize())
+    return fn(value.copy())
+
+
+def _fresh_elementwise(value: Any, fn: Callable[[np.ndarray], np.ndarray]) -> Any:
+    """Like :func:`_elementwise` on a value nobody else holds (no defensive copy)."""
+    if isinstance(value, _Table):
+        return _Table(fn(value.table), value.code)
+    return fn(value)
+
+
+_COMBINED_TABLE_ROWS = 1 << 15
+
+
+class _Conv1D:
+    def __init__(self, cfg: dict[str, Any], weights: list[np.ndarray]) -> None:
+        if cfg.get("data_format", "channels_last") != "channels_last":
+            raise UnsupportedModel("Conv1D data_format")
+        if tuple(cfg.get("strides", [1])) != (1,) or tuple(cfg.get("dilation_rate", [1])) != (1,):
+            raise UnsupportedModel("Conv1D strides/dilation")
+        if cfg.get("groups", 1) != 1 or cfg.get("padding") not in {"same", "valid"}:
+            raise UnsupportedModel("Conv1D groups/padding")
+        self.kernel = weights[0].astype(np.float32)  # (k, C, F)
+        self.bias = weights[1].astype(np.float32) if cfg.get("use_bias", True) else None
+        self.k = self.kernel.shape[0]
+        self.same = cfg["padding"] == "same"
+        self.act = _activation(cfg.get("activation"))
+        self._tables: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def _pads(self) -> tuple[int, int]:
+        if not self.same:
+            return 0, 0
+        left = (self.k - 1) // 2
+        return left, self.k - 1 - left
+
+    def __call__(self, x: Any) -> Any:
+        if isinstance(x, _OneHot):
+            x = x.as_table()
+        if isinstance(x, _Table):
+            return self._on_table(x)
+        return self._on_dense(_dense(x))
+
+    def _on_table(self, x: _Table) -> Any:
+        """Convolution of ``table[code]``: a sum of per-tap lookups, or one lookup in a combined table."""
+        rows = x.table.shape[0]
+        filters = self.kernel.shape[2]
+        key = id(x.table)
+        if key not in self._tables:
+            taps = np.zeros((self.k, rows + 1, filters), dtype=np.float32)  # row `rows` = zero padding
+            for t in range(self.k):
+                taps[t, :rows] = x.table @ self.kernel[t]
+            self._tables = {key: (x.table, taps)}  # keep the table alive so id() stays valid
+        taps = self._tables[key][1]
+        left, right = self._pads()
+        n, length = x.code.shape
+        code = x.code.astype(np.int32)
+        if left or right:
+            padded = np.full((n, length + left + right), rows, dtype=np.int32)
+            padded[:, left : left + length] = code
+        else:
+            padded = code
+        out_len = padded.shape[1] - self.k + 1
+        if (rows + 1) ** self.k <= _COMBINED_TABLE_ROWS:
+            combined = self._combined(taps, rows + 1)
+            c = np.zeros((n, out_len), dtype=np.int32)
+            for t in range(self.k):
+                c *= rows + 1
+                c += padded[:, t : t + out_len]
+            return _Table(combined, c)
+        out = np.take(taps[0], padded[:, 0:out_len], axis=0)
+        for t in range(1, self.k):
+            out += np.take(taps[t], padded[:, t : t + out_len], axis=0)
+        if self.bias is not None:
+            out += self.bias
+        return self.act(out)
+
+    def _combined(self, taps: np.ndarray, base: int) -> np.ndarray:
+        cached = getattr(self, "_combined_cache", None)
+        if cached is not None and cached[0] is taps:
+            return cached[1]
+        filters = taps.shape[2]
+        table = np.zeros((1,) * self.k + (filters,), dtype=np.float32)
+        for t in range(self.k):
+            shape = [1] * self.k + [filters]
+            shape[t] = base
+            table = table + taps[t].reshape(shape)
+        table = table.reshape(-1, filters)
+        if self.bias is not None:
+            table = table + self.bias
+        table = np.ascontiguousarray(self.act(table.astype(np.float32)))
+        self._combined_cache = (taps, table)
+        return table
+
+    def _on_dense(self, x: np.ndarray) -> np.ndarray:
+        n, length, channels = x.shape
+        left, right = self._pads()
+        out_len = length + left + right - self.k + 1
+        cols = np.empty((n, out_len, self.k, channels), dtype=np.float32)
+        for t in range(self.k):
+            lo = max(0, left - t)  # first output position whose tap t falls inside the input
+            hi = max(lo, min(out_len, length + left - t))
+            cols[:, :lo, t, :] = 0
+            cols[:, hi:, t, :] = 0
+            if hi > lo:
+                cols[:, lo:hi, t, :] = x[:, lo + t - left : hi + t - left, :]
+        out = cols.reshape(n * out_len, self.k * channels) @ self.kernel.reshape(self.k * channels, -1)
+        if self.bias is not None:
+            out += self.bias
+        return self.act(out).reshape(n, out_len, -1)
+
+
+class _BatchNorm:
+    def __init__(self, cfg: dict[str, Any], weights: list[np.ndarray]) -> None:
+        if cfg.get("axis", -1) not in (-1, [-1]) and not isinstance(cfg.get("axis"), int | list):
+            raise UnsupportedModel("BatchNormalization axis")
+        w = list(weights)
+        gamma = w.pop(0) if cfg.get("scale", True) else None
+        beta = w.pop(0) if cfg.get("center", True) else None
+        mean, var = w[0], w[1]
+        scale = 1.0 / np.sqrt(var.astype(np.float64) + float(cfg.get("epsilon", 1e-3)))
+        if gamma is not None:
+            scale = scale * gamma
+        shift = -mean * scale + (beta if beta is not None else 0.0)
+        self.scale = scale.astype(np.float32)
+        self.shift = shift.astype(np.float32)
+        self.axis = cfg.get("axis", -1)
+
+    def __call__(self, x: Any) -> Any:
+        if isinstance(x, np.ndarray) and x.ndim == 3 and self.axis in (-1, [-1], 2, [2]):
+            return _Affine(x, self.scale, self.shift)
+
+        def bn(a: np.ndarray) -> np.ndarray:
+            axis = self.axis[0] if isinstance(self.axis, list) else self.axis
+            if axis not in (-1, a.ndim - 1):
+                raise UnsupportedModel("BatchNormalization axis")
+            a *= self.scale
+            a += self.shift
+            return a
+
+        return _elementwise(x, bn)
+
+
+class _Dense:
+    def __init__(self, cfg: dict[str, Any], weights: list[np.ndarray]) -> None:
+        self.kernel = weights[0].astype(np.float32)
+        self.bias = weights[1].astype(np.float32) if cfg.get("use_bias", True) else None
+        self.act = _activation(cfg.get("activation"))
+
+    def _apply(self, a: np.ndarray) -> np.ndarray:
+        out = a @ self.kernel
+        if self.bias is not None:
+            out += self.bias
+        return self.act(out)
+
+    def __call__(self, x: Any) -> Any:
+        if isinstance(x, _OneHot):
+            x = x.as_table()
+        if isinstance(x, _Table):
+            return _Table(self._apply(x.table), x.code)
+        return self._apply(_dense(x))
+
+
+class _Embedding:
+    def __init__(self, cfg: dict[str, Any], weights: list[np.ndarray]) -> None:
+        self.table = weights[0].astype(np.float32)
+
+    def __call__(self, x: Any) -> Any:
+        if isinstance(x, _OneHot | _Table) or not np.issubdtype(np.asarray(x).dtype, np.integer):
+            raise UnsupportedModel("Embedding on a non-integer input")
+        return _Table(self.table, x)
+
+
+class _MaxPool:
+    def __init__(self, cfg: dict[str, Any], weights: list[np.ndarray]) -> None:
+        pool = cfg.get("pool_size", 2)
+        pool = pool[0] if isinstance(pool, list | tuple) else pool
+        strides = cfg.get("strides") or pool
+        strides = strides[0] if isinstance(strides, list | tuple) else strides
+        if strides != pool or cfg.get("padding", "valid") != "valid" or cfg.get("data_format") == "channels_first":
+            raise UnsupportedModel("MaxPooling1D options")
+        self.pool = int(pool)
+        self.average = False
+
+    def __call__(self, x: Any) -> np.ndarray:
+        a = _dense(x)
+        n, length, channels = a.shape
+        out_len = length // self.pool
+        if self.average:
+            return a[:, : out_len * self.pool].reshape(n, out_len, self.pool, channels).mean(axis=2)
+        out = a[:, 0 : out_len * self.pool : self.pool].copy()
+        for j in range(1, self.pool):
+            np.maximum(out, a[:, j : out_len * self.pool : self.pool], out=out)
+        return out
+
+
+class _AvgPool(_MaxPool):
+    def __init__(self, cfg: dict[str, Any], weights: list[np.ndarray]) -> None:
+        super().__init__(cfg, weights)
+        self.average = True
+
+
+def _check_1d_pool_format(cfg: dict[str, Any]) -> None:
+    if cfg.get("data_format", "channels_last") != "channels_last" or cfg.get("keepdims"):
+        raise UnsupportedModel("global pooling options")
+
+
+def _layer_fn(class_name: str, cfg: dict[str, Any], weights: Any) -> Callable[..., Any]:
+    """A numpy function for one Keras layer (raises :class:`UnsupportedModel` for anything unknown)."""
+    dtype = cfg.get("dtype")
+    if isinstance(dtype, dict):
+        dtype = dtype.get("config", {}).get("name")
+    if dtype not in (None, "float32") and class_name != "InputLayer":
+        raise UnsupportedModel(f"dtype policy {dtype!r}")
+    if class_name == "Conv1D":
+        return _Conv1D(cfg, weights)
+    if class_name == "BatchNormalization":
+        return _BatchNorm(cfg, weights)
+    if class_name == "Dense":
+        return _Dense(cfg, weights)
+    if class_name == "Embedding":
+        return _Embedding(cfg, weights)
+    if class_name == "MaxPooling1D":
+        return _MaxPool(cfg, weights)
+    if class_name == "AveragePooling1D":
+        return _AvgPool(cfg, weights)
+    if class_name == "Activation":
+        act = _activation(cfg.get("activation"))
+        return lambda x: _elementwise(x, act)
+    if class_name == "ReLU" and not any(cfg.get(k) for k in ("max_value", "negative_slope", "threshold")):
+        return lambda x: _elementwise(x, lambda a: np.maximum(a, 0, out=a))
+    if class_name in {"Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "ActivityRegularization"}:
+        return lambda x: x
+    if class_name == "GlobalMaxPooling1D":
+        _check_1d_pool_format(cfg)
+        return lambda x: x.global_max() if isinstance(x, _Affine) else _dense(x).max(axis=1)
+    if class_name == "GlobalAveragePooling1D":
+        _check_1d_pool_format(cfg)
+        return lambda x: _dense(x).mean(axis=1)
+    if class_name == "Flatten":
+        return lambda x: (lambda a: a.reshape(a.shape[0], -1))(_dense(x))
+    if class_name == "Average":
+        return lambda *xs: sum(_dense(x) for x in xs) / np.float32(len(xs))
+    if class_name == "Add":
+        return lambda *xs: sum(_dense(x) for x in xs)
+    if class_name == "Concatenate":
+        axis = cfg.get("axis", -1)
+        return lambda *xs: np.concatenate([_dense(x) for x in xs], axis=axis)
+    raise UnsupportedModel(f"layer {class_name}")
+
+
+def _history(arg: Any) -> list[tuple[str, int, int]]:
+    """The ``keras_history`` references inside one inbound-node argument (a tensor or a list of tensors)."""
+    if isinstance(arg, dict) and arg.get("class_name") == "__keras_tensor__":
+        name, node, index = arg["config"]["keras_history"]
+        return [(name, int(node), int(index))]
+    if isinstance(arg, list | tuple):
+        return [ref for item in arg for ref in _history(item)]
+    return []
+
+
+def _refs(spec: Any) -> list[tuple[str, int, int]]:
+    """``input_layers``/``output_layers`` of a config: ``[name, node, index]`` or a list of those."""
+    if len(spec) == 3 and isinstance(spec[0], str):
+        return [(spec[0], int(spec[1]), int(spec[2]))]
+    return [(s[0], int(s[1]), int(s[2])) for s in spec]
+
+
+class _Graph:
+    """A compiled functional (or sequential) Keras model: numpy steps in topological order."""
+
+    def __init__(self, model_cfg: dict[str, Any], weights: dict[str, Any]) -> None:
+        cfg = model_cfg["config"]
+        self.steps: list[tuple[tuple[str, int, int], Callable[..., Any], list[tuple[str, int, int]]]] = []
+        if model_cfg["class_name"] == "Sequential":
+            layers = [lay for lay in cfg["layers"] if lay["class_name"] != "InputLayer"]
+            self.inputs = [("__input__", 0, 0)]
+            previous = self.inputs[0]
+            for layer in layers:
+                name = layer["config"]["name"]
+                key = (name, 0, 0)
+                self.steps.append((key, self._callable(layer, weights.get(name, [])), [previous]))
+                previous = key
+            self.outputs = [previous]
+            return
+        by_name = {layer["name"]: layer for layer in cfg["layers"]}
+        self.inputs = _refs(cfg["input_layers"])
+        self.outputs = _refs(cfg["output_layers"])
+        fns: dict[str, Callable[..., Any]] = {}
+        done = set(self.inputs)
+        visiting: set[tuple[str, int, int]] = set()
+
+        def visit(ref: tuple[str, int, int]) -> None:
+            key = (ref[0], ref[1], 0)
+            if key in done:
+                return
+            if key in visiting:
+                raise UnsupportedModel("cyclic graph")
+            visiting.add(key)
+            layer = by_name[ref[0]]
+            nodes = layer.get("inbound_nodes") or []
+            if ref[1] >= len(nodes) or ref[2] != 0:
+                raise UnsupportedModel(f"layer {ref[0]} node {ref[1]}")
+            node = nodes[ref[1]]
+            if node.get("kwargs") and any(k not in {"training", "mask"} for k in node["kwargs"]):
+                raise UnsupportedModel(f"call arguments of {ref[0]}")
+            srcs = _history(node.get("args", []))
+            for src in srcs:
+                visit(src)
+            if ref[0] not in fns:
+                fns[ref[0]] = self._callable(layer, weights.get(ref[0], []))
+            self.steps.append((key, fns[ref[0]], srcs))
+            visiting.discard(key)
+            done.add(key)
+
+        for out in self.outputs:
+            visit(out)
+
+    @staticmethod
+    def _callable(layer: dict[str, Any], weights: Any) -> Callable[..., Any]:
+        if layer["class_name"] in _CONTAINERS:
+            sub = _Graph(layer, weights if isinstance(weights, dict) else {})
+            return sub.run_values
+        if layer["class_name"] == "InputLayer":
+            return lambda x: x
+        return _layer_fn(layer["class_name"], layer["config"], weights)
+
+    def run_values(self, *inputs: Any) -> Any:
+        env: dict[tuple[str, int, int], Any] = dict(zip(self.inputs, inputs, strict=True))
+        uses: dict[tuple[str, int, int], int] = {}
+        for _, _, srcs in self.steps:
+            for src in srcs:
+                uses[src] = uses.get(src, 0) + 1
+        for out in self.outputs:
+            uses[out] = uses.get(out, 0) + 1
+        for key, fn, srcs in self.steps:
+            args = [env[s] for s in srcs]
+            for s in srcs:
+                uses[s] -= 1
+                if uses[s] == 0:
+                    del env[s]
+            env[key] = fn(*args)
+        outs = [env[o] for o in self.outputs]
+        return outs[0] if len(outs) == 1 else outs
+
+
+_BLAS: dict[str, Any] = {}
+
+
+@contextlib.contextmanager
+def _single_threaded_blas() -> Iterator[None]:
+    """Limit BLAS to one thread (the engine runs one chunk per CPU instead); a no-op without threadpoolctl."""
+    if "controller" not in _BLAS:
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            _BLAS["controller"] = ThreadpoolController()
+        except Exception:  # noqa: BLE001 - optional
+            _BLAS["controller"] = None
+    controller = _BLAS["controller"]
+    if controller is None:
+        yield
+        return
+    with controller.limit(limits=1, user_api="blas"):
+        yield
+
+
+def _cpu_count() -> int:
+    """CPUs this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+class NumpyEngine:
+    """Score ``int8`` index windows with a numpy interpretation of the model's Keras graph."""
+
+    name = "numpy"
+
+    def __init__(self, model: PhosnetModel, chunk: int = ENGINE_CHUNK, workers: int | None = None) -> None:
+        self.chunk = chunk
+        self.workers = workers if workers is not None else _cpu_count()
+        self._pool: Any = None
+        self.onehot = model.input_encoding == "onehot"
+        config = model.config
+        if model.is_loaded:
+            weights = _weights_from_keras(model.keras_model)
+        else:
+            import h5py
+
+            assert model.path is not None
+            with zipfile.ZipFile(model.path) as archive, h5py.File(io.BytesIO(archive.read("model.weights.h5"))) as h5:
+                weights = _weights_from_h5(config, h5)
+        if config.get("class_name") not in {"Functional", "Sequential", "Model"}:
+            raise UnsupportedModel(f"model class {config.get('class_name')}")
+        self.graph = _Graph(config, weights)
+        if len(self.graph.inputs) != 1 or len(self.graph.outputs) != 1:
+            raise UnsupportedModel("models with several inputs or outputs")
+        self(np.full((2, model.window), PAD_INDEX, dtype=np.int8))  # raises UnsupportedModel early
+
+    def _run(self, part: np.ndarray) -> np.ndarray:
+        value = _OneHot(part) if self.onehot else part.astype(np.int32)
+        result = np.asarray(_dense(self.graph.run_values(value)), dtype=np.float32).reshape(len(part), -1)
+        if result.shape[1] != 1:
+            raise UnsupportedModel(f"{result.shape[1]} outputs per window (expected one score)")
+        return result[:, 0]
+
+    def __call__(self, windows: np.ndarray) -> np.ndarray:
+        starts = range(0, len(windows), self.chunk)
+        if self.workers > 1 and len(starts) > 1:
+            with _single_threaded_blas():
+                return self._parallel(windows, starts)
+        out = np.empty(len(windows), dtype=np.float32)
+        for start in starts:
+            scores = self._run(windows[start : start + self.chunk])
+            out[start : start + len(scores)] = scores
+        return out
+
+    def _parallel(self, windows: np.ndarray, starts: range) -> np.ndarray:
+        """Chunks on a thread pool (numpy releases the GIL), each with single-threaded BLAS."""
+        out = np.empty(len(windows), dtype=np.float32)
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="phosnet-engine")
+        parts = self._pool.map(lambda s: self._run(windows[s : s + self.chunk]), starts)
+        for start, scores in zip(starts, parts, strict=True):
+            out[start : start + len(scores)] = scores
+        return out
+
+
+class TensorFlowEngine:
+    """Score ``int8`` index windows with a ``tf.function`` over the Keras model (one-hot inside the graph)."""
+
+    name = "tensorflow"
+
+    def __init__(self, model: PhosnetModel, chunk: int = 8192) -> None:
+        from phosnet._tf import tensorflow
+
+        tf = tensorflow()
+        keras_model = model.keras_model
+        onehot = model.input_encoding == "onehot"
+        self.chunk = chunk
+
+        @tf.function(input_signature=[tf.TensorSpec([None, model.window], tf.int8)])
+        def score(index: Any) -> Any:
+            x = tf.cast(index, tf.int32)
+            if onehot:
+                x = tf.one_hot(x, N_CHANNELS, dtype=tf.float32)
+            return tf.reshape(keras_model(x, training=False), [-1])
+
+        self._score = score
+
+    def __call__(self, windows: np.ndarray) -> np.ndarray:
+        parts = [self._score(windows[s : s + self.chunk]).numpy() for s in range(0, len(windows), self.chunk)]
+        return np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
+
+
+class KerasEngine:
+    """Plain ``keras_model.predict`` on one-hot windows (the reference and the naive baseline)."""
+
+    name = "keras"
+
+    def __init__(self, model: PhosnetModel, batch_size: int = 4096) -> None:
+        self.keras_model = model.keras_model
+        self.onehot = model.input_encoding == "onehot"
+        self.batch_size = batch_size
+
+    def __call__(self, windows: np.ndarray) -> np.ndarray:
+        from phosnet.encoding import one_hot
+
+        x = one_hot(windows) if self.onehot else windows.astype(np.int32)
+        if not len(x):
+            return np.zeros(0, np.float32)
+        return np.asarray(self.keras_model.predict(x, batch_size=self.batch_size, verbose=0)).reshape(-1)
+
+
+_ENGINE_CACHE: dict[tuple[int, str], Any] = {}
+
+
+def make_engine(model: PhosnetModel, engine: str = "auto") -> Any:
+    """The prediction engine for ``model``: ``"auto"``, ``"numpy"``, ``"tensorflow"`` or ``"keras"``."""
+    key = (id(model), engine)
+    if key in _ENGINE_CACHE and _ENGINE_CACHE[key][0] is model:
+        return _ENGINE_CACHE[key][1]
+    if engine in {"auto", "numpy"}:
+        try:
+            made: Any = NumpyEngine(model)
+        except UnsupportedModel as exc:
+            if engine == "numpy":
+                raise PhosnetError(f"model {model.name}: the numpy engine cannot run it ({exc})") from None
+            logger.info("model %s: %s not supported by the numpy engine; using TensorFlow", model.name, exc)
+            made = TensorFlowEngine(model)
+    elif engine == "tensorflow":
+        made = TensorFlowEngine(model)
+    elif engine == "keras":
+        made = KerasEngine(model)
+    else:
+        raise ValueError(f"engine must be 'auto', 'numpy', 'tensorflow' or 'keras', not {engine!r}")
+    _ENGINE_CACHE.clear()
+    _ENGINE_CACHE[key] = (model, made)
+    return made
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The scan
+# ----------------------------------------------------------------------------------------------------------
+@dataclass
+class ScanSettings:
+    """What a scan resolved from its options and the model (written to the CLI's ``--summary``)."""
+
+    model: PhosnetModel
+    residues: str
+    threshold: float
+    specificity: float | None
+    engine: str
+    engine_used: str | None = None
+
+
+def resolve_settings(
+    model: Any = None,
+    *,
+    residues: str | None = None,
+    threshold: float | None = None,
+    specificity: float | None = None,
+    engine: str = "auto",
+) -> ScanSettings:
+    """Load the model and settle residues and the threshold (``threshold`` and ``specificity`` exclude each other)."""
+    if threshold is not None and specificity is not None:
+        raise InputError("give either a threshold or a specificity, not both")
+    if threshold is not None and not 0.0 <= float(threshold) <= 1.0:
+        raise InputError(f"threshold must be between 0 and 1, got {threshold}")
+    if specificity is not None and not 0.0 < float(specificity) < 1.0:
+        raise InputError(f"specificity must be between 0 and 1, got {specificity}")
+    loaded = load_model(model)
+    try:
+        resolved_residues = check_window_options(residues or loaded.residues, loaded.flank)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    if threshold is None:
+        if specificity is None:
+            specificity = loaded.metadata.get("default_specificity")
+            if specificity is not None and not loaded.thresholds:
+                specificity = None
+        threshold = loaded.threshold(specificity)
+    return ScanSettings(loaded, resolved_residues, float(threshold), specificity, engine)
+
+
+def scan_batches(
+    sequences: Sequences,
+    settings: ScanSettings,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    callback: ProgressCallback | None = None,
+) -> Iterator[SiteBatch]:
+    """Score every candidate residue, yielding :class:`SiteBatch` objects as they are ready.
+
+    Reading and windowing run in a producer thread one batch ahead of prediction.
+    """
+    if batch_size < 1:
+        raise InputError(f"batch size must be positive, got {batch_size}")
+    model = settings.model
+    engine = make_engine(model, settings.engine)
+    settings.engine_used = engine.name
+    pairs = iter_sequences(sequences)
+    raw = _prefetch(_raw_batches(pairs, settings.residues, model.flank, batch_size))
+    try:
+        for batch in raw:
+            scores = engine(batch.windows) if len(batch.positions) else np.zeros(0, np.float32)
+            yield SiteBatch(
+                batch.protein_ids, batch.protein_index, batch.positions, batch.windows,
+                scores, scores >= settings.threshold, batch.n_proteins,
+            )
+            if callback is not None:
+                callback(batch.n_proteins, len(batch.positions))
+    finally:
+        raw.close()
+
+
+def predict_iter(
+    sequences: Sequences,
+    *,
+    model: Any = None,
+    residues: str | None = None,
+    threshold: float | None = None,
+    specificity: float | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    predicted_only: bool = False,
+    callback: ProgressCallback | None = None,
+    engine: str = "auto",
+) -> Iterator[pd.DataFrame]:
+    """Scan ``sequences`` and yield one :class:`pandas.DataFrame` per batch (for proteomes).
+
+    Parameters are those of :func:`predict`; ``callback(proteins, sites)`` is called after each batch.
+
+    Yields
+    ------
+    pandas.DataFrame
+        Columns :data:`COLUMNS`; batches hold whole proteins, in input order.
+    """
+    settings = resolve_settings(model, residues=residues, threshold=threshold, specificity=specificity, engine=engine)
+    for batch in scan_batches(sequences, settings, batch_size=batch_size, callback=callback):
+        if predicted_only:
+            batch = batch.select(batch.predicted)
+        if len(batch):
+            yield batch.to_frame(settings.model.name, settings.model.flank)
+
+
+def predict(
+    sequences: Sequences,
+    *,
+    model: Any = None,
+    residues: str | None = None,
+    threshold: float | None = None,
+    specificity: float | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    predicted_only: bool = False,
+    engine: str = "auto",
+) -> pd.DataFrame:
+    """Score every candidate residue (S/T by default) of ``sequences`` with an AKT site model.
+
+    Parameters
+    ----------
+    sequences
+        A FASTA path (plain or ``.gz``) or ``"-"``, FASTA text, one sequence string, a ``{id: sequence}``
+        mapping, Biopython ``SeqRecord`` objects, or ``(id, sequence)`` pairs.
+    model
+        ``None`` for the bundled model, a bundled name, a ``.keras`` path or run folder, or a loaded model.
+    residues
+        Candidate residues (subset of ``"STY"``); default: the model's.
+    threshold, specificity
+        The ``predicted`` column is ``score >= threshold``; give a threshold, or a specificity whose
+        threshold is stored with the model (default: the model's ``default_specificity``).
+    batch_size
+        Windows per batch.
+    predicted_only
+        Keep only the rows predicted as sites.
+    engine
+        ``"auto"`` (numpy fast path, TensorFlow fallback), ``"numpy"``, ``"tensorflow"`` or ``"keras"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per candidate residue: ``protein_id, position`` (1-based), ``residue, window, score,
+        predicted, model``.
+    """
+    frames = list(
+        predict_iter(
+            sequences, model=model, residues=residues, threshold=threshold, specificity=specificity,
+            batch_size=batch_size, predicted_only=predicted_only, engine=engine,
+        )
+    )
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in _EMPTY_DTYPES.items()}, columns=COLUMNS)
+    return pd.concat(frames, ignore_index=True)
+
+
+_EMPTY_DTYPES = {
+    "protein_id": object, "position": np.int64, "residue": object, "window": object,
+    "score": np.float64, "predicted": bool, "model": object,
+}
+
+
+def summary_dict(settings: ScanSettings, **counts: Any) -> dict[str, Any]:
+    """The JSON summary of a scan: phosnet version, model, threshold, residues and counts."""
+    from phosnet import __version__
+
+    model = settings.model
+    return {
+        "phosnet_version": __version__,
+        "model": model.name,
+        "model_path": str(model.path) if model.path else None,
+        "engine": settings.engine_used or settings.engine,
+        "residues": settings.residues,
+        "threshold": settings.threshold,
+        "specificity": settings.specificity,
+        **counts,
+    }
+
+
+def write_json(path: str | os.PathLike, data: dict[str, Any]) -> None:
+    """Write ``data`` as indented JSON, atomically."""
+    from phosnet.io.atomic import atomic_output
+
+    with atomic_output(path) as handle:
+        json.dump(data, handle, indent=2)
+        handle.write("\n")
+
+
+__all__ = [
+    "COLUMNS",
+    "DEFAULT_BATCH_SIZE",
+    "SiteBatch",
+    "iter_sequences",
+    "make_engine",
+    "predict",
+    "predict_iter",
+    "resolve_settings",
+    "scan_batches",
+]
