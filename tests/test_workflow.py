@@ -188,15 +188,19 @@ def _not_implemented(verb: str) -> bool:
     return "not implemented" in (result.stdout + result.stderr).lower()
 
 
-def test_train_and_evaluate_workflow(tmp_path):
+def test_train_evaluate_and_scan_with_the_trained_model(tmp_path):
     for verb in ("train", "evaluate"):
         if _not_implemented(verb):
             pytest.skip(f"'phosnet {verb} --help' says it is not implemented yet")
     shutil.copy(DATA / "proteins.fasta", tmp_path / "proteins.fasta")
     shutil.copy(DATA / "sites.tsv", tmp_path / "sites.tsv")
     config = {
-        "training": {"tiny": {"sites": "sites.tsv", "proteins": "proteins.fasta", "extra": "--epochs 1"}},
+        "proteomes": {"tiny": "proteins.fasta"},
+        # A model this workflow trains: snakemake must train it before the scan.
+        "scan": {"chunks": 2, "model": "results/train/mini/model.keras"},
+        "training": {"mini": {"sites": "sites.tsv", "proteins": "proteins.fasta", "extra": "--epochs 1"}},
         "resources": {
+            "scan": {"threads": 1, "mem_mb": 2000, "runtime": 10},
             "train": {"threads": 2, "mem_mb": 2000, "runtime": 10},
             "evaluate": {"threads": 2, "mem_mb": 2000, "runtime": 10},
         },
@@ -205,8 +209,12 @@ def test_train_and_evaluate_workflow(tmp_path):
 
     _check(_snakemake(tmp_path, "--cores", "2", "--configfile", "config.json"))
 
-    run = tmp_path / "results" / "train" / "tiny"
-    for name in ("model.keras", "history.tsv", "metrics.json", "config.json", "metadata.json"):
+    run = tmp_path / "results" / "train" / "mini"
+    for name in ("model.keras", "model.json", "history.tsv", "metrics.json", "config.json", "metadata.json"):
         assert (run / name).is_file(), name
-    evaluation = tmp_path / "results" / "evaluate" / "tiny"
-    assert evaluation.is_dir() and any(evaluation.iterdir())
+    assert json.loads((run / "model.json").read_text())["name"] == "mini"
+    evaluation = tmp_path / "results" / "evaluate" / "mini"
+    assert (evaluation / "metrics.json").is_file()
+    scanned = pd.read_csv(tmp_path / "results" / "scan" / "tiny.tsv", sep="\t", keep_default_na=False)
+    assert len(scanned) == 181
+    assert set(scanned["model"]) == {"mini"}

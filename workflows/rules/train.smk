@@ -1,4 +1,5 @@
-# Train a model per entry of config["training"] (a `phosnet train` run folder) and evaluate it.
+# Train a model per entry of config["training"] (a `phosnet train` run folder) and evaluate it with
+# `phosnet evaluate` (metrics.json, predictions.tsv, ROC and PR plots).
 
 
 rule train_model:
@@ -7,6 +8,7 @@ rule train_model:
         proteins=lambda wildcards: training_run(wildcards)["proteins"],
     output:
         model="results/train/{run}/model.keras",
+        model_json="results/train/{run}/model.json",
         history="results/train/{run}/history.tsv",
         metrics="results/train/{run}/metrics.json",
         config="results/train/{run}/config.json",
@@ -24,14 +26,15 @@ rule train_model:
         "../envs/phosnet.yaml"
     shell:
         "TF_NUM_INTRAOP_THREADS={threads} TF_NUM_INTEROP_THREADS=1 OMP_NUM_THREADS={threads}"
-        " phosnet -q train {input.sites:q} {input.proteins:q} --out-dir {params.out_dir:q} {params.extra}"
+        " phosnet -q train {input.sites:q} {input.proteins:q} --out-dir {params.out_dir:q}"
+        " --name {wildcards.run:q} {params.extra}"
         " > {log:q} 2>&1"
 
 
 rule evaluate_model:
     input:
         model="results/train/{run}/model.keras",
-        metadata="results/train/{run}/metadata.json",
+        model_json="results/train/{run}/model.json",
         sites=lambda wildcards: evaluation_set(wildcards)["sites"],
         proteins=lambda wildcards: evaluation_set(wildcards)["proteins"],
     output:
