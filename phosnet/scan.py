@@ -140,6 +140,13 @@ def _normalized(protein_id: str, sequence: str, source: str) -> tuple[str, str]:
     return str(protein_id), seq
 
 
+def _is_file(text: str) -> bool:
+    try:
+        return Path(text).exists()
+    except (OSError, ValueError):  # e.g. a long sequence is a name too long for the file system
+        return False
+
+
 def iter_sequences(sequences: Sequences) -> Iterator[tuple[str, str]]:
     """Normalize the accepted input forms to ``(protein_id, sequence)`` pairs, lazily.
 
@@ -154,7 +161,7 @@ def iter_sequences(sequences: Sequences) -> Iterator[tuple[str, str]]:
         text = sequences.strip()
         if text.startswith(">"):
             yield from ((p.protein_id, p.sequence) for p in read_fasta(io.StringIO(text + "\n")))
-        elif sequences != "-" and _SEQUENCE_RE.match(text) and not Path(sequences).exists():
+        elif sequences != "-" and _SEQUENCE_RE.match(text) and not _is_file(sequences):
             yield _normalized("sequence", text, "<string>")
         else:
             yield from ((p.protein_id, p.sequence) for p in read_fasta(sequences))

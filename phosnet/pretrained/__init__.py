@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import os
+import warnings
 import zipfile
 from functools import cached_property
 from pathlib import Path
@@ -156,7 +157,9 @@ class PhosnetModel:
 
             assert self.path is not None
             try:
-                self._keras_model = keras().saving.load_model(self.path, compile=False)
+                with warnings.catch_warnings():  # Keras notes on skipped optimizer state of nested models
+                    warnings.simplefilter("ignore", UserWarning)
+                    self._keras_model = keras().saving.load_model(self.path, compile=False)
             except Exception as exc:  # Keras raises many kinds for a bad archive
                 raise InputError(f"{self.path}: cannot load the Keras model ({type(exc).__name__}: {exc})") from None
         return self._keras_model

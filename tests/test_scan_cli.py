@@ -1,0 +1,147 @@
+"""``phosnet scan``: formats, stdin/stdout, ``.gz``, --predicted-only, summary, bad input, one real subprocess."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import phosnet
+from phosnet.cli import cli, main
+
+DATA = Path(__file__).parent / "data" / "scan"
+TINY = str(DATA / "tiny.keras")
+EXAMPLE = Path(phosnet.__file__).parent / "examples" / "akt_substrates.fasta"
+
+
+def run_main(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """Run the real entry point (with its error handling); return the exit code and stderr."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    return int(exit_info.value.code or 0), capsys.readouterr().err
+
+
+def run(*args: str, input: str | None = None):
+    return CliRunner().invoke(cli, ["scan", *args, "--model", TINY, "-q"], input=input, catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def expected() -> pd.DataFrame:
+    return phosnet.predict(EXAMPLE, model=TINY)
+
+
+def test_tsv_file_equals_api(tmp_path: Path, expected: pd.DataFrame) -> None:
+    out = tmp_path / "sites.tsv"
+    result = run(str(EXAMPLE), "-o", str(out), "--batch-size", "40")
+    assert result.exit_code == 0, result.output
+    got = pd.read_csv(out, sep="\t")
+    assert list(got.columns) == ["protein_id", "position", "residue", "window", "score", "predicted", "model"]
+    pd.testing.assert_frame_equal(got.drop(columns="score"), expected.drop(columns="score"))
+    assert (got["score"] - expected["score"]).abs().max() <= 5e-5  # 4 decimals written
+    assert not list(tmp_path.glob(".*part"))
+
+
+def test_csv_gff3_and_predicted_only(tmp_path: Path, expected: pd.DataFrame) -> None:
+    assert run(str(EXAMPLE), "-o", str(tmp_path / "s.csv")).exit_code == 0
+    pd.testing.assert_frame_equal(
+        pd.read_csv(tmp_path / "s.csv").drop(columns="score"), expected.drop(columns="score")
+    )
+    assert run(str(EXAMPLE), "-o", str(tmp_path / "s.gff3"), "--predicted-only").exit_code == 0
+    lines = (tmp_path / "s.gff3").read_text().splitlines()
+    assert lines[0] == "##gff-version 3"
+    rows = [line.split("\t") for line in lines[1:]]
+    calls = expected[expected["predicted"]]
+    assert len(rows) == len(calls)
+    first = rows[0]
+    assert first[:5] == [calls.iloc[0]["protein_id"], "phosnet", "phosphorylation_site",
+                         str(calls.iloc[0]["position"]), str(calls.iloc[0]["position"])]  # 1-based, start = end
+    assert f"residue={calls.iloc[0]['residue']}" in first[8] and "predicted=true" in first[8]
+    # --format overrides the suffix
+    assert run(str(EXAMPLE), "-o", str(tmp_path / "g.txt"), "--format", "gff3").exit_code == 0
+    assert (tmp_path / "g.txt").read_text().startswith("##gff-version 3\n")
+
+
+def test_stdin_stdout_and_gz(tmp_path: Path, expected: pd.DataFrame) -> None:
+    gz = tmp_path / "example.fasta.gz"
+    with open(EXAMPLE, "rb") as src, gzip.open(gz, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    result = run("-", str(gz), input=EXAMPLE.read_text())
+    assert result.exit_code == 0
+    got = pd.read_csv(io.StringIO(result.stdout), sep="\t")
+    assert len(got) == 2 * len(expected)
+    assert got["position"].tolist() == expected["position"].tolist() * 2
+
+
+def test_summary_json(tmp_path: Path, expected: pd.DataFrame) -> None:
+    summary = tmp_path / "summary.json"
+    result = run(str(EXAMPLE), "-o", str(tmp_path / "s.tsv"), "--specificity", "0.99", "--summary", str(summary))
+    assert result.exit_code == 0
+    info = json.loads(summary.read_text())
+    assert info["model"] == "tiny-test" and info["threshold"] == 0.45 and info["engine"] == "numpy"
+    assert info["proteins"] == 5 and info["sites"] == len(expected)
+    assert info["predicted"] == int((expected["score"] >= 0.45).sum())
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "no such file"),
+        ("not a fasta\n", "does not start with a '>'"),
+        (">p1\nMKS1T\n", "record 1 (p1): invalid character '1'"),
+        ("", "no FASTA records"),
+    ],
+)
+def test_bad_input_one_line_error_no_output(
+    tmp_path: Path, content: str | None, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "in.fasta"
+    if content is not None:
+        bad.write_text(content)
+    out = tmp_path / "out.tsv"
+    code, err = run_main(["scan", str(bad), "-o", str(out), "--model", TINY], capsys)
+    assert code == 1
+    assert err.startswith("phosnet: error: ") and message in err and err.count("\n") == 1
+    assert not out.exists() and not list(tmp_path.glob(".out.tsv*"))
+
+
+def test_error_in_a_later_record_leaves_no_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "in.fasta"
+    bad.write_text(EXAMPLE.read_text() + ">broken\nMK-S\n")
+    out = tmp_path / "out.tsv"
+    code, err = run_main(["scan", str(bad), "-o", str(out), "--model", TINY, "--batch-size", "10", "-q"], capsys)
+    assert code == 1 and "record 6 (broken)" in err
+    assert not out.exists() and not list(tmp_path.glob(".out.tsv*"))
+
+
+def test_option_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = run_main(["scan", str(EXAMPLE), "--model", TINY, "--threshold", "0.5", "--specificity", "0.95"], capsys)
+    assert code == 1 and "not both" in err
+    code, err = run_main(["scan", str(EXAMPLE), "--model", str(tmp_path / "no.keras")], capsys)
+    assert code == 1 and "no such model" in err
+
+
+def test_real_subprocess_head_and_errors(tmp_path: Path) -> None:
+    """The console entry point: `| head` stops quietly; a bad input is one line on stderr and exit 1."""
+    command = [sys.executable, "-m", "phosnet", "scan", str(EXAMPLE), "--model", TINY, "--batch-size", "20"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None
+    head = [proc.stdout.readline() for _ in range(3)]
+    proc.stdout.close()
+    _, stderr = proc.communicate(timeout=120)
+    assert head[0].startswith(b"protein_id\tposition")
+    assert b"Traceback" not in stderr and proc.returncode in (0, 1)
+    bad = subprocess.run(
+        [sys.executable, "-m", "phosnet", "scan", str(tmp_path / "missing.fa"), "-o", str(tmp_path / "o.tsv")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert bad.returncode == 1
+    assert bad.stderr.strip().count("\n") == 0 and "missing.fa: no such file" in bad.stderr
+    assert not (tmp_path / "o.tsv").exists()
