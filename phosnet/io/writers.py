@@ -10,7 +10,7 @@ Combine with :func:`phosnet.io.atomic.atomic_output` so that a file appears only
 >>> w = SiteWriter(out, "tsv")
 >>> w.write(["P1", "P1"], np.array([2, 4]), ["S", "T"], ["XMSKT", "SKTXX"], np.array([0.91, 0.2]),
 ...         np.array([True, False]), "m")
->>> [line.split("\t") for line in out.getvalue().splitlines()][1:]
+>>> [line.split(chr(9)) for line in out.getvalue().splitlines()][1:]
 [['P1', '2', 'S', 'XMSKT', '0.9100', 'true', 'm'], ['P1', '4', 'T', 'SKTXX', '0.2000', 'false', 'm']]
 """
 
