@@ -437,6 +437,22 @@ def _fresh_elementwise(value: Any, fn: Callable[[np.ndarray], np.ndarray]) -> An
 
 
 _COMBINED_TABLE_ROWS = 1 << 15
+_LOCAL = threading.local()
+
+
+def _workspace(owner: int, shape: tuple[int, ...]) -> np.ndarray:
+    """A per-thread scratch ``float32`` array, reused across chunks (avoids page faults of fresh allocations).
+
+    Only for intermediates that never leave the layer that asked for them.
+    """
+    buffers = getattr(_LOCAL, "buffers", None)
+    if buffers is None:
+        buffers = _LOCAL.buffers = {}
+    buf = buffers.get(owner)
+    size = int(np.prod(shape))
+    if buf is None or buf.size < size:
+        buf = buffers[owner] = np.empty(size, dtype=np.float32)
+    return buf[:size].reshape(shape)
 
 
 class _Conv1D:
@@ -522,7 +538,7 @@ class _Conv1D:
         n, length, channels = x.shape
         left, right = self._pads()
         out_len = length + left + right - self.k + 1
-        cols = np.empty((n, out_len, self.k, channels), dtype=np.float32)
+        cols = _workspace(id(self), (n, out_len, self.k, channels))
         for t in range(self.k):
             lo = max(0, left - t)  # first output position whose tap t falls inside the input
             hi = max(lo, min(out_len, length + left - t))
@@ -609,6 +625,16 @@ class _MaxPool:
         self.average = False
 
     def __call__(self, x: Any) -> np.ndarray:
+        if isinstance(x, _OneHot):
+            x = x.as_table()
+        if isinstance(x, _Table) and not self.average:
+            # max of lookups, without materializing the unpooled tensor
+            out_len = x.code.shape[1] // self.pool
+            end = out_len * self.pool
+            out = np.take(x.table, x.code[:, 0 : end : self.pool], axis=0)
+            for j in range(1, self.pool):
+                np.maximum(out, np.take(x.table, x.code[:, j : end : self.pool], axis=0), out=out)
+            return out
         a = _dense(x)
         n, length, channels = a.shape
         out_len = length // self.pool
@@ -830,7 +856,7 @@ class NumpyEngine:
         result = np.asarray(_dense(self.graph.run_values(value)), dtype=np.float32).reshape(len(part), -1)
         if result.shape[1] != 1:
             raise UnsupportedModel(f"{result.shape[1]} outputs per window (expected one score)")
-        return result[:, 0]
+        return result[:, 0].copy()
 
     def __call__(self, windows: np.ndarray) -> np.ndarray:
         starts = range(0, len(windows), self.chunk)
