@@ -222,7 +222,7 @@ IMAGE_MODELS: dict[str, Callable[..., Any]] = {
 RECIPES: dict[str, dict[str, Any]] = {
     "mlp": {"optimizer": "adam", "learning_rate": 1e-3, "schedule": None, "batch_size": 128, "epochs": 10},
     "cnn": {"optimizer": "adam", "learning_rate": 1e-3, "schedule": None, "batch_size": 128, "epochs": 12},
-    "cnn_bn": {"optimizer": "adam", "learning_rate": 3e-3, "schedule": "cosine", "batch_size": 128, "epochs": 8,
+    "cnn_bn": {"optimizer": "adam", "learning_rate": 3e-3, "schedule": "cosine", "batch_size": 128, "epochs": 7,
                "model_options": {"augment": 0.08}},
     "lenet5": {"optimizer": "adam", "learning_rate": 2e-3, "schedule": None, "batch_size": 128, "epochs": 10},
     "alexnet": {"optimizer": "adam", "learning_rate": 1e-3, "schedule": None, "batch_size": 128, "epochs": 30},
