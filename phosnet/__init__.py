@@ -29,8 +29,8 @@ _LAZY = {
     "predict": "phosnet.scan",
     "predict_iter": "phosnet.scan",
     "load_model": "phosnet.pretrained",
-    "train": "phosnet.datasets",
-    "evaluate": "phosnet.evaluation",
+    "train": "phosnet.akt",
+    "evaluate": "phosnet.akt",
 }
 
 

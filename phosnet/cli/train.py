@@ -1,21 +1,101 @@
-"""``phosnet train`` and ``phosnet evaluate``."""
+"""``phosnet train`` and ``phosnet evaluate``: parse options, call :mod:`phosnet.akt`, print a summary."""
 
 from __future__ import annotations
 
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
 import click
 
-from phosnet.errors import PhosnetError
+from phosnet.windows import DEFAULT_FLANK, DEFAULT_RESIDUES
+
+_EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
-@click.command("train", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def train(args: tuple[str, ...]) -> None:
-    """Train a model on a site table and proteins (not implemented yet)."""
-    raise PhosnetError("'phosnet train' is not implemented yet")
+def _summary(metrics: dict[str, Any]) -> str:
+    sens = metrics["sensitivity"]
+    return (
+        f"ROC-AUC {metrics['roc_auc']:.3f}  PR-AUC {metrics['pr_auc']:.3f}  "
+        + "  ".join(f"Sn@Sp{float(k):.0%} {v:.3f}" for k, v in sens.items())
+        + f"  ({metrics['positives']} positives / {metrics['n']} sites)"
+    )
 
 
-@click.command("evaluate", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def evaluate(args: tuple[str, ...]) -> None:
-    """Evaluate a model on a site table and proteins (not implemented yet)."""
-    raise PhosnetError("'phosnet evaluate' is not implemented yet")
+@click.command("train")
+@click.argument("sites", type=_EXISTING)
+@click.argument("proteins", type=_EXISTING)
+@click.option("-o", "--out-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Run folder: model.keras, model.json, history.tsv, metrics.json, plots.")
+@click.option("--config", "config", type=_EXISTING, default=None,
+              help="Training recipe (YAML or JSON; see phosnet.akt.Recipe). Options below override it.")
+@click.option("--epochs", type=click.IntRange(1), default=None, help="Maximum epochs (recipe default: 20).")
+@click.option("--batch-size", type=click.IntRange(1), default=None, help="Batch size (recipe default: 64).")
+@click.option("--ensemble", type=click.IntRange(1), default=None, help="Members averaged into one model.")
+@click.option("--pretrain", type=_EXISTING, default=None,
+              help="window,label table of general phosphosites to pretrain on before the AKT sites.")
+@click.option("--seed", type=int, default=0, help="Seed of the first member (member i uses seed + i).")
+@click.option("--flank", type=click.IntRange(0), default=DEFAULT_FLANK, help="Residues each side of the site.")
+@click.option("--residues", default=DEFAULT_RESIDUES, help="Candidate residues (negatives of positives-only tables).")
+@click.option("--split-column", default="split",
+              help="Column with train/validation/test. Without it, proteins (or 'cluster' values) are split "
+                   "at random 70/15/15 with --split-seed.")
+@click.option("--split-seed", type=int, default=0, help="Seed of that random split.")
+@click.option("--validation-split", type=click.FloatRange(0.01, 0.5), default=0.15,
+              help="Share of proteins for validation when the table has no split column.")
+@click.option("--test-split", type=click.FloatRange(0.0, 0.5), default=0.15,
+              help="Share of proteins for test when the table has no split column.")
+@click.option("--name", default="akt-custom", help="Model name recorded in model.json.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted run in --out-dir.")
+@click.pass_context
+def train(ctx: click.Context, sites: Path, proteins: Path, out_dir: Path, config: Path | None, epochs: int | None,
+          batch_size: int | None, ensemble: int | None, pretrain: Path | None, seed: int, flank: int, residues: str,
+          split_column: str, split_seed: int, validation_split: float, test_split: float, name: str,
+          resume: bool) -> None:
+    """Train an AKT site model on SITES (a site table) and PROTEINS (FASTA).
+
+    SITES lists protein_id and position, with a 0/1 label for every candidate or only the positives (then every
+    other S/T of those proteins is a negative). Thresholds at 90/95/99% specificity are set on the validation
+    split; test metrics are reported when there is a test split.
+    """
+    from phosnet.akt import train as train_api
+
+    verbose = 2 if ctx.obj is not None and ctx.obj.verbosity >= 2 else 0
+    command = " ".join(shlex.quote(a) for a in ["phosnet", *sys.argv[1:]])
+    result = train_api(
+        sites, proteins, out_dir=out_dir, config=config, epochs=epochs, batch_size=batch_size, seed=seed,
+        flank=flank, residues=residues, split_column=split_column, split_seed=split_seed,
+        validation_fraction=validation_split, test_fraction=test_split, pretrain=pretrain, ensemble=ensemble,
+        resume=resume, name=name, command=command, verbose=verbose,
+    )
+    click.echo(f"validation  {_summary(result.metrics['validation'])}")
+    if "test" in result.metrics:
+        click.echo(f"test        {_summary(result.metrics['test'])}")
+    click.echo(f"model: {result.run_dir / 'model.keras'}")
+
+
+@click.command("evaluate")
+@click.argument("model", type=str)
+@click.argument("sites", type=_EXISTING)
+@click.argument("proteins", type=_EXISTING)
+@click.option("-o", "--out-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write metrics.json, predictions.tsv, roc.png and pr.png here.")
+@click.option("--split", default="test",
+              help="Rows of this split when SITES has a split column ('all' for every row).")
+@click.option("--split-column", default="split", help="Column holding the split.")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON instead of one line.")
+def evaluate(model: str, sites: Path, proteins: Path, out_dir: Path | None, split: str, split_column: str,
+             as_json: bool) -> None:
+    """Rate MODEL on SITES and PROTEINS: ROC-AUC, PR-AUC, sensitivity, MCC and thresholds.
+
+    MODEL is a bundled model name (e.g. akt-default), a .keras file or a run folder.
+    """
+    from phosnet.akt import evaluate as evaluate_api
+
+    result = evaluate_api(model, sites, proteins, split=split, split_column=split_column, out_dir=out_dir)
+    if as_json:
+        click.echo(json.dumps(result.metrics, indent=2))
+    else:
+        click.echo(f"{result.metrics['model']} on {result.metrics['split']}: {_summary(result.metrics)}")

@@ -22,6 +22,9 @@ pool_size           2          max-pool width after the first convolution
 conv2_filters       128        filters of the second convolution
 conv2_kernel        5          its kernel width
 padding             "same"     convolution padding ("same" or "valid")
+pooling             "global    how the second convolution's output is summarised: "global_max"
+                    _max"      (position-free: the strongest match anywhere in the window) or
+                               "flatten" (keeps where each match is relative to the centre)
 dense_units         64         width of the hidden dense layer
 dropout             0.5        dropout rate before and after the dense layer
 l2                  0.0        L2 weight penalty on convolution and dense kernels
@@ -51,6 +54,7 @@ class SequenceModelConfig:
     conv2_filters: int = 128
     conv2_kernel: int = 5
     padding: str = "same"
+    pooling: str = "global_max"
     dense_units: int = 64
     dropout: float = 0.5
     l2: float = 0.0
@@ -82,6 +86,8 @@ def build_sequence_model(config: SequenceModelConfig | dict[str, Any] | None = N
         config = SequenceModelConfig.from_dict({**config.to_dict(), **overrides})
     if config.window < 1 or config.window % 2 == 0:
         raise ValueError(f"window must be a positive odd number, got {config.window}")
+    if config.pooling not in {"global_max", "flatten"}:
+        raise ValueError("pooling must be 'global_max' or 'flatten'")
     if config.input_encoding not in {"onehot", "index"}:
         raise ValueError("input_encoding must be 'onehot' or 'index'")
     k = keras()
@@ -105,7 +111,10 @@ def build_sequence_model(config: SequenceModelConfig | dict[str, Any] | None = N
         kernel_regularizer=reg, name="conv2",
     )(x)
     x = layers.BatchNormalization(name="bn2")(x)
-    x = layers.GlobalMaxPooling1D(name="global_pool")(x)
+    if config.pooling == "global_max":
+        x = layers.GlobalMaxPooling1D(name="global_pool")(x)
+    else:
+        x = layers.Flatten(name="flatten")(x)
     x = layers.Dropout(config.dropout, name="dropout1")(x)
     x = layers.Dense(config.dense_units, activation="relu", kernel_regularizer=reg, name="dense")(x)
     x = layers.Dropout(config.dropout, name="dropout2")(x)

@@ -1,0 +1,128 @@
+"""The AKT training API on tiny data (1-2 epochs): run folder, checkpoint reload, seeds, resume, ensembles."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from phosnet.akt import Recipe, average_models, evaluate, predict_windows, train
+from phosnet.datasets import labelled_windows
+from phosnet.errors import InputError
+
+DATA = Path(__file__).parent / "data" / "train"
+SITES, PROTEINS = DATA / "sites.tsv", DATA / "proteins.fasta"
+SMALL = {"model": {"conv1_filters": 8, "conv2_filters": 8, "dense_units": 8}, "epochs": 2, "batch_size": 32}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    return train(SITES, PROTEINS, out_dir=tmp_path_factory.mktemp("run"), config=SMALL, seed=1, name="tiny")
+
+
+def _weights(model):
+    return [w.copy() for w in model.get_weights()]
+
+
+def test_run_folder_is_complete(run):
+    for name in ("model.keras", "model.json", "metadata.json", "config.json", "metrics.json", "history.tsv",
+                 "predictions.tsv", "validation_roc.png", "validation_pr.png", "test_roc.png"):
+        assert (run.run_dir / name).exists(), name
+    meta = json.loads((run.run_dir / "model.json").read_text())
+    assert meta["window"] == 31 and meta["flank"] == 15 and meta["residues"] == "ST"
+    assert set(meta["thresholds"]) == {"0.90", "0.95", "0.99"}
+    assert len(meta["training_data_sha256"]) == 64
+    assert meta["metrics"]["n"] == 87  # the test split of the tiny table
+    assert "roc_auc" in run.metrics["validation"]
+
+
+def test_checkpoint_reloads_to_same_predictions(run):
+    from phosnet._tf import keras
+
+    data = labelled_windows(SITES, PROTEINS).subset("test")
+    reloaded = keras().models.load_model(run.run_dir / "model.keras")
+    np.testing.assert_allclose(predict_windows(reloaded, data.index), predict_windows(run.model, data.index),
+                               rtol=1e-5, atol=1e-6)
+    stored = run.predictions[run.predictions["split"] == "test"]["score"].to_numpy()
+    np.testing.assert_allclose(stored, predict_windows(reloaded, data.index), rtol=1e-5, atol=1e-6)
+
+
+def test_thresholds_come_from_validation(run):
+    from phosnet.evaluation import binary_metrics
+
+    val = run.predictions[run.predictions["split"] == "validation"]
+    assert run.metadata["thresholds"] == binary_metrics(val["label"], val["score"])["thresholds"]
+
+
+def test_final_model_holds_the_best_epoch(run):
+    history = run.run_dir / "members" / "member-0" / "finetune" / "history.tsv"
+    import pandas as pd
+
+    table = pd.read_csv(history, sep="\t")
+    meta = json.loads((history.parent / "metadata.json").read_text())
+    assert meta["best_value"] == pytest.approx(table["val_auc"].max())
+
+
+def test_same_seed_same_weights_other_seed_differs(tmp_path):
+    a = train(SITES, PROTEINS, out_dir=tmp_path / "a", config={**SMALL, "epochs": 1}, seed=5)
+    b = train(SITES, PROTEINS, out_dir=tmp_path / "b", config={**SMALL, "epochs": 1}, seed=5)
+    c = train(SITES, PROTEINS, out_dir=tmp_path / "c", config={**SMALL, "epochs": 1}, seed=6)
+    for wa, wb in zip(_weights(a.model), _weights(b.model), strict=True):
+        np.testing.assert_allclose(wa, wb, rtol=1e-5, atol=1e-6)
+    assert any(not np.allclose(wa, wc) for wa, wc in zip(_weights(a.model), _weights(c.model), strict=True))
+
+
+def test_resume_continues_an_interrupted_member(tmp_path):
+    out = tmp_path / "run"
+    first = train(SITES, PROTEINS, out_dir=out, config={**SMALL, "epochs": 1}, seed=2)
+    # pretend the run was cut short after epoch 1 of 2: drop the final files, keep last.keras/state.json
+    finetune = out / "members" / "member-0" / "finetune"
+    for name in ("model.keras",):
+        (out / name).unlink()
+    (finetune / "metadata.json").unlink()
+    resumed = train(SITES, PROTEINS, out_dir=out, config={**SMALL, "epochs": 2}, seed=2, resume=True)
+    import pandas as pd
+
+    history = pd.read_csv(finetune / "history.tsv", sep="\t")
+    assert history["epoch"].tolist() == [0, 1]
+    assert resumed.model is not first.model
+
+
+def test_existing_run_needs_resume(run):
+    with pytest.raises(InputError, match="--resume"):
+        train(SITES, PROTEINS, out_dir=run.run_dir, config=SMALL)
+
+
+def test_ensemble_with_pretraining_saves_one_loadable_model(tmp_path):
+    from phosnet._tf import keras
+
+    out = tmp_path / "ens"
+    result = train(SITES, PROTEINS, out_dir=out, config={**SMALL, "epochs": 1, "pretrain_epochs": 1},
+                   ensemble=2, pretrain=DATA / "pretrain.tsv", seed=0)
+    assert (out / "members" / "member-1" / "pretrain" / "model.keras").exists()
+    data = labelled_windows(SITES, PROTEINS).subset("validation")
+    members = [keras().models.load_model(out / "members" / f"member-{i}" / "finetune" / "model.keras")
+               for i in range(2)]
+    mean = np.mean([predict_windows(m, data.index) for m in members], axis=0)
+    reloaded = keras().models.load_model(out / "model.keras")
+    np.testing.assert_allclose(predict_windows(reloaded, data.index), mean, rtol=1e-5, atol=1e-6)
+    assert average_models(members[:1]) is members[0]
+    assert result.metadata["recipe"]["ensemble"] == 2
+
+
+def test_evaluate_a_run_folder(run, tmp_path):
+    result = evaluate(run.run_dir, SITES, PROTEINS, out_dir=tmp_path / "eval")
+    assert result.metrics["n"] == 87
+    assert result.metrics["roc_auc"] == pytest.approx(run.metrics["test"]["roc_auc"], abs=1e-6)
+    assert (tmp_path / "eval" / "metrics.json").exists() and (tmp_path / "eval" / "roc.png").exists()
+    everything = evaluate(run.run_dir, SITES, PROTEINS, split="all")
+    assert everything.metrics["n"] == 131 + 101 + 87
+
+
+def test_recipe_rejects_unknown_settings():
+    with pytest.raises(InputError, match="unknown training setting"):
+        Recipe.from_dict({"epoch": 3})
+    with pytest.raises(InputError, match="unknown sequence-model setting"):
+        Recipe.from_dict({"model": {"filters": 3}})
