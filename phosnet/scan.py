@@ -322,11 +322,10 @@ def _weights_from_h5(model_cfg: dict[str, Any], group: Any) -> dict[str, Any]:
 def _weights_from_keras(model: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for layer in model.layers:
-        if type(layer).__name__ in _CONTAINERS or hasattr(layer, "layers") and hasattr(layer, "get_config"):
-            if hasattr(layer, "layers"):
-                out[layer.name] = _weights_from_keras(layer)
-                continue
-        out[layer.name] = [np.asarray(w) for w in layer.get_weights()]
+        if hasattr(layer, "layers"):  # a nested model
+            out[layer.name] = _weights_from_keras(layer)
+        else:
+            out[layer.name] = [np.asarray(w) for w in layer.get_weights()]
     return out
 
 
@@ -990,6 +989,8 @@ def resolve_settings(
         resolved_residues = check_window_options(residues or loaded.residues, loaded.flank)
     except ValueError as exc:
         raise InputError(str(exc)) from None
+    if not set(resolved_residues) <= set(loaded.residues.upper()):
+        logger.warning("model %s was trained on %s; scoring %s anyway", loaded.name, loaded.residues, resolved_residues)
     if threshold is None:
         if specificity is None:
             specificity = loaded.metadata.get("default_specificity")

@@ -60,10 +60,14 @@ class PhosnetModel:
         self._keras_model = keras_model
         self.path = Path(path) if path is not None else None
         meta = dict(metadata or {})
+        shape = self._input_shape()
         if "window" not in meta:
-            meta["window"] = self._input_shape()[0]
+            meta["window"] = shape[0]
+        elif shape and shape[0] is not None and int(shape[0]) != int(meta["window"]):
+            name = meta.get("name", path)
+            raise InputError(f"model {name}: metadata window {meta['window']} != model input width {shape[0]}")
         if "input_encoding" not in meta:
-            meta["input_encoding"] = "index" if len(self._input_shape()) == 1 else "onehot"
+            meta["input_encoding"] = "index" if len(shape) == 1 else "onehot"
         meta.setdefault("flank", (int(meta["window"]) - 1) // 2)
         meta.setdefault("residues", "ST")
         meta.setdefault("alphabet", ALPHABET)
