@@ -566,10 +566,17 @@ class _BatchNorm:
         self.scale = scale.astype(np.float32)
         self.shift = shift.astype(np.float32)
         self.axis = cfg.get("axis", -1)
+        self._table_cache: tuple[np.ndarray, np.ndarray] | None = None
 
     def __call__(self, x: Any) -> Any:
         if isinstance(x, np.ndarray) and x.ndim == 3 and self.axis in (-1, [-1], 2, [2]):
             return _Affine(x, self.scale, self.shift)
+        if isinstance(x, _Table):  # the same table every chunk: transform it once
+            cached = self._table_cache
+            if cached is None or cached[0] is not x.table:
+                table = x.table * self.scale + self.shift
+                cached = self._table_cache = (x.table, table.astype(np.float32))
+            return _Table(cached[1], x.code)
 
         def bn(a: np.ndarray) -> np.ndarray:
             axis = self.axis[0] if isinstance(self.axis, list) else self.axis
@@ -587,6 +594,7 @@ class _Dense:
         self.kernel = weights[0].astype(np.float32)
         self.bias = weights[1].astype(np.float32) if cfg.get("use_bias", True) else None
         self.act = _activation(cfg.get("activation"))
+        self._folded: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def _apply(self, a: np.ndarray) -> np.ndarray:
         out = a @ self.kernel
@@ -599,6 +607,16 @@ class _Dense:
             x = x.as_table()
         if isinstance(x, _Table):
             return _Table(self._apply(x.table), x.code)
+        if isinstance(x, _Affine) and x.x.ndim == 2:
+            # (x * s + t) @ W + b  ==  x @ (s[:, None] * W) + (t @ W + b): fold BatchNorm into the weights
+            cached = self._folded
+            if cached is None or cached[0] is not x.scale:
+                kernel = (x.scale[:, None] * self.kernel).astype(np.float32)
+                bias = x.shift @ self.kernel + (self.bias if self.bias is not None else 0)
+                cached = self._folded = (x.scale, kernel, bias.astype(np.float32))
+            out = x.x @ cached[1]
+            out += cached[2]
+            return self.act(out)
         return self._apply(_dense(x))
 
 
@@ -651,6 +669,15 @@ class _AvgPool(_MaxPool):
         self.average = True
 
 
+def _flatten(x: Any) -> Any:
+    """Flatten; a deferred per-channel affine stays deferred (tiled), so a following Dense can absorb it."""
+    if isinstance(x, _Affine) and x.x.ndim == 3:
+        n, length, _ = x.x.shape
+        return _Affine(x.x.reshape(n, -1), np.tile(x.scale, length), np.tile(x.shift, length))
+    a = _dense(x)
+    return a.reshape(a.shape[0], -1)
+
+
 def _check_1d_pool_format(cfg: dict[str, Any]) -> None:
     if cfg.get("data_format", "channels_last") != "channels_last" or cfg.get("keepdims"):
         raise UnsupportedModel("global pooling options")
@@ -689,7 +716,7 @@ def _layer_fn(class_name: str, cfg: dict[str, Any], weights: Any) -> Callable[..
         _check_1d_pool_format(cfg)
         return lambda x: _dense(x).mean(axis=1)
     if class_name == "Flatten":
-        return lambda x: (lambda a: a.reshape(a.shape[0], -1))(_dense(x))
+        return _flatten
     if class_name == "Average":
         return lambda *xs: sum(_dense(x) for x in xs) / np.float32(len(xs))
     if class_name == "Add":
