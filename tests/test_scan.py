@@ -213,3 +213,16 @@ def test_unsupported_layers_fall_back_to_tensorflow(tmp_path: Path) -> None:
     )
     with pytest.raises(PhosnetError, match="numpy engine cannot run it"):
         make_engine(model, "numpy")
+
+
+@pytest.mark.skipif(
+    not (Path(phosnet.__file__).parent / "pretrained" / "akt-default.keras").exists(), reason="no bundled model"
+)
+def test_bundled_model_runs_on_the_fast_path_and_equals_keras() -> None:
+    model = load_model(None)
+    engine = make_engine(model, "auto")
+    assert engine.name == "numpy"
+    windows = _random_windows(300)
+    np.testing.assert_allclose(engine(windows), _keras_scores(model.keras_model, windows), atol=1e-5, rtol=0)
+    df = phosnet.predict(EXAMPLE)
+    assert set(df["model"]) == {"akt-default"} and len(df) == 320
