@@ -38,12 +38,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from phosnet.encoding import ALPHABET, N_CHANNELS, PAD_INDEX, normalize_sequence
+from phosnet.encoding import ALPHABET, N_CHANNELS, PAD_INDEX, normalize_sequence, sequence_to_index
 from phosnet.errors import InputError, PhosnetError
 from phosnet.io.fasta import read_fasta
 from phosnet.io.writers import COLUMNS as WRITER_COLUMNS
 from phosnet.pretrained import PhosnetModel, load_model
-from phosnet.windows import check_window_options, window_indices
+from phosnet.windows import check_window_options
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,9 @@ DEFAULT_BATCH_SIZE = 16384
 
 ENGINE_CHUNK = 2048
 """Windows the numpy engine pushes through the network at once (keeps intermediates in cache)."""
+
+SHARED_POSITIONS = 2048
+"""At most this many sequence positions per chunk when convolutions are shared between windows."""
 
 COLUMNS = list(WRITER_COLUMNS)
 """Columns of the scan's output, in order."""
@@ -201,40 +204,48 @@ class _RawBatch:
     positions: np.ndarray
     windows: np.ndarray
     n_proteins: int
+    code: np.ndarray | None = None  # the proteins' codes, each padded with `flank` X on both sides, concatenated
+    starts: np.ndarray | None = None  # window i is code[starts[i] : starts[i] + width]
 
 
 def _raw_batches(pairs: Iterator[tuple[str, str]], residues: str, flank: int, batch_size: int) -> Iterator[_RawBatch]:
     """Window proteins and group them into batches of at least ``batch_size`` windows (whole proteins)."""
+    width = 2 * flank + 1
+    pad = np.full(flank, PAD_INDEX, dtype=np.int8)
+    wanted = np.frombuffer(residues.encode("ascii"), dtype=np.uint8)
     ids: list[str] = []
     counts: list[int] = []
-    positions: list[np.ndarray] = []
-    windows: list[np.ndarray] = []
-    n_rows = 0
-    n_proteins = 0
+    centres: list[np.ndarray] = []
+    codes: list[np.ndarray] = []
+    offsets: list[int] = []
+    n_rows = n_proteins = offset = 0
 
     def flush() -> _RawBatch:
-        width = 2 * flank + 1
-        batch = _RawBatch(
-            ids,
-            np.repeat(np.arange(len(ids), dtype=np.int32), counts),
-            np.concatenate(positions) if positions else np.zeros(0, np.int64),
-            np.concatenate(windows) if windows else np.zeros((0, width), np.int8),
-            n_proteins,
-        )
-        return batch
+        if not ids:
+            return _RawBatch([], np.zeros(0, np.int32), np.zeros(0, np.int64), np.zeros((0, width), np.int8),
+                             n_proteins, np.zeros(0, np.int8), np.zeros(0, np.int64))
+        code = np.concatenate(codes)
+        starts = np.concatenate([c + o for c, o in zip(centres, offsets, strict=True)])
+        positions = np.concatenate(centres) + 1
+        windows = code[starts[:, None] + np.arange(width)]
+        return _RawBatch(ids, np.repeat(np.arange(len(ids), dtype=np.int32), counts), positions, windows,
+                         n_proteins, code, starts)
 
     for protein_id, sequence in pairs:
-        pos, win = window_indices(sequence, residues, flank)
+        raw = np.frombuffer(sequence.encode("ascii"), dtype=np.uint8)
+        found = np.flatnonzero(np.isin(raw, wanted))
         n_proteins += 1
-        if len(pos):
+        if len(found):
             ids.append(protein_id)
-            counts.append(len(pos))
-            positions.append(pos)
-            windows.append(win)
-            n_rows += len(pos)
+            counts.append(len(found))
+            centres.append(found.astype(np.int64))
+            offsets.append(offset)
+            codes.extend((pad, sequence_to_index(sequence), pad))
+            offset += len(sequence) + 2 * flank
+            n_rows += len(found)
         if n_rows >= batch_size:
             yield flush()
-            ids, counts, positions, windows, n_rows, n_proteins = [], [], [], [], 0, 0
+            ids, counts, centres, codes, offsets, n_rows, n_proteins, offset = [], [], [], [], [], 0, 0, 0
     if n_rows or n_proteins:
         yield flush()
 
@@ -727,6 +738,196 @@ def _layer_fn(class_name: str, cfg: dict[str, Any], weights: Any) -> Callable[..
     raise UnsupportedModel(f"layer {class_name}")
 
 
+@dataclass
+class _Shared:
+    """Windows given as start offsets into one array of residue codes (proteins padded with ``X``, concatenated).
+
+    Window ``i`` is ``code[starts[i] : starts[i] + width]``; overlapping windows of a protein share positions,
+    so a model whose first layers are a matching convolution stack computes them once per position.
+    """
+
+    code: np.ndarray  # (m,) int8
+    starts: np.ndarray  # (n,) int64, increasing
+    width: int
+    onehot: bool
+
+    def columns(self, lo: int, hi: int) -> np.ndarray:
+        """Columns ``lo:hi`` of every window, ``(n, hi - lo)`` int8."""
+        return self.code[self.starts[:, None] + np.arange(lo, hi)]
+
+    def value(self, index: np.ndarray) -> Any:
+        """The model-input value of an index array (one-hot kept as indices)."""
+        return _OneHot(index) if self.onehot else index.astype(np.int32)
+
+    def window_value(self) -> Any:
+        return self.value(self.columns(0, self.width))
+
+
+def _takes_shared(fn: Any) -> bool:
+    return isinstance(getattr(fn, "__self__", None), _Graph)
+
+
+_ELEMENTWISE_KINDS = {
+    "BatchNormalization", "Activation", "ReLU", "Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout",
+    "ActivityRegularization",
+}
+
+
+def _lookup_rows(value: Any, row: int, cols: Any) -> np.ndarray:
+    """``value[row, cols]`` of a (possibly table-coded) ``(n, L, C)`` tensor, as ``(len(cols), C)``."""
+    if isinstance(value, _OneHot):
+        value = value.as_table()
+    if isinstance(value, _Table):
+        return np.take(value.table, value.code[row, cols], axis=0)
+    return _dense(value)[row, cols]
+
+
+def _lookup_col(value: Any, col: int) -> np.ndarray:
+    """Column ``col`` of a (possibly table-coded) ``(n, L, C)`` tensor, as ``(n, C)``."""
+    if isinstance(value, _OneHot):
+        value = value.as_table()
+    if isinstance(value, _Table):
+        return np.take(value.table, value.code[:, col], axis=0)
+    return _dense(value)[:, col]
+
+
+class _SharedConvStack:
+    """``[Embedding] -> Conv1D -> elementwise... -> MaxPool -> Conv1D`` computed once per sequence position.
+
+    Inside a window the stack is shift-invariant except near the window's edges (``same`` padding sees zeros
+    there, not the neighbouring residues). For a window starting at absolute position ``s``:
+
+    * first convolution + elementwise layers at window position ``i`` (interior) = ``C1[s + i]``, computed over
+      the whole code array (a table lookup);
+    * pooled cell ``j`` (interior) = ``Pool[s + P j]`` with ``Pool[a] = max_u C1[a + u]``; edge cells (touching
+      a zero-padded position) are computed per window from its first/last columns;
+    * second convolution, linear before its activation: tap ``t`` of cell ``j`` contributes
+      ``Y_t[s + P j] = W_t . Pool[s + P j]`` (one ``(m, C1) @ (C1, k2 * F2)`` product over positions); outputs
+      whose taps are all interior cells are ``C2[s + P p'] = b + sum_t Y_t[s + P (p' + t)]``, shared by every
+      window; edge outputs sum the taps they have (gathered ``Y`` rows, edge cells times ``W_t``).
+
+    Same numbers as the per-window computation up to float32 summation order.
+    """
+
+    def __init__(self, pre: list[Callable[..., Any]], conv1: _Conv1D, pool: _MaxPool, conv2: _Conv1D,
+                 output_key: tuple[str, int, int], n_steps: int) -> None:
+        self.pre = pre
+        self.conv1 = conv1
+        self.pool = pool
+        self.conv2 = conv2
+        self.output_key = output_key
+        self.n_steps = n_steps
+        k2, c1, f2 = conv2.kernel.shape
+        self.w2cat = np.ascontiguousarray(conv2.kernel.transpose(1, 0, 2).reshape(c1, k2 * f2))
+        self.bias2 = conv2.bias if conv2.bias is not None else np.zeros(f2, np.float32)
+
+    @classmethod
+    def match(cls, steps: list[Any], inputs: list[Any], kinds: dict[Any, str]) -> _SharedConvStack | None:
+        if len(inputs) != 1 or not steps:
+            return None
+        previous = inputs[0]
+        chain = []
+        for key, fn, srcs in steps:
+            if srcs != [previous]:
+                return None
+            chain.append((key, fn, kinds.get(key, "")))
+            previous = key
+            if len(chain) >= 2 and chain[-1][2] == "Conv1D" and chain[-2][2] == "MaxPooling1D":
+                break
+        else:
+            return None
+        names = [kind for _, _, kind in chain]
+        body = names[1:] if names[0] == "Embedding" else names
+        if not body or body[0] != "Conv1D" or not set(body[1:-2]) <= _ELEMENTWISE_KINDS:
+            return None
+        pool, conv2 = chain[-2][1], chain[-1][1]
+        conv1 = chain[len(names) - len(body)][1]
+        if pool.average or not isinstance(conv1, _Conv1D) or not isinstance(conv2, _Conv1D):
+            return None
+        inner = {key for key, _, _ in chain[:-1]}
+        for _, _, srcs in steps[len(chain):]:
+            if inner & set(srcs):
+                return None  # an intermediate is used elsewhere
+        return cls([fn for _, fn, _ in chain[:-2]], conv1, pool, conv2, chain[-1][0], len(chain))
+
+    def _first(self, value: Any) -> Any:
+        for fn in self.pre:
+            value = fn(value)
+        return value
+
+    def __call__(self, x: _Shared) -> np.ndarray:
+        width, n = x.width, len(x.starts)
+        starts = x.starts
+        P = self.pool.pool
+        k1, k2 = self.conv1.k, self.conv2.k
+        o1 = (k1 - 1) // 2 if self.conv1.same else 0
+        r1 = k1 - 1 - o1 if self.conv1.same else 0
+        w1 = width if self.conv1.same else width - k1 + 1
+        n1 = w1 // P
+        o2 = (k2 - 1) // 2 if self.conv2.same else 0
+        n2 = n1 if self.conv2.same else n1 - k2 + 1
+        f2 = self.conv2.kernel.shape[2]
+
+        # first convolution (+ elementwise layers) over every position, then Pool[a] = max_u C1[a + u]
+        c1 = self._first(x.value(x.code[None, :]))
+        m1 = len(x.code) if self.conv1.same else len(x.code) - k1 + 1
+        m = m1 - P + 1
+        pool = _lookup_rows(c1, 0, slice(0, m))
+        for u in range(1, P):
+            np.maximum(pool, _lookup_rows(c1, 0, slice(u, u + m)), out=pool)
+        y = (pool @ self.w2cat).reshape(m, k2, f2)
+
+        # pooled cells touching a zero-padded position of the first convolution, per window
+        def edge_cell(j: int) -> bool:
+            return self.conv1.same and (j * P < o1 or j * P + P - 1 > width - 1 - r1)
+
+        edge: dict[int, np.ndarray] = {}
+        left = [j for j in range(n1) if edge_cell(j) and j * P < o1]
+        right = [j for j in range(n1) if edge_cell(j) and j not in left]
+        if left:
+            hi = min(width, (left[-1] + 1) * P + k1)
+            part = self._first(x.value(x.columns(0, hi)))
+            for j in left:
+                cell = _lookup_col(part, j * P)
+                for u in range(1, P):
+                    np.maximum(cell, _lookup_col(part, j * P + u), out=cell)
+                edge[j] = cell
+        if right:
+            lo = max(0, right[0] * P - o1)
+            part = self._first(x.value(x.columns(lo, width)))
+            for j in right:
+                cell = _lookup_col(part, j * P - lo)
+                for u in range(1, P):
+                    np.maximum(cell, _lookup_col(part, j * P + u - lo), out=cell)
+                edge[j] = cell
+
+        out = np.empty((n, n2, f2), dtype=np.float32)
+        interior = [p for p in range(n2) if all(0 <= p - o2 + t < n1 and (p - o2 + t) not in edge for t in range(k2))]
+        if interior:
+            span = P * (k2 - 1)
+            c2 = y[: m - span, 0].copy()
+            for t in range(1, k2):
+                c2 += y[P * t : m - span + P * t, t]
+            c2 += self.bias2
+            index = starts[:, None] + P * (np.asarray(interior) - o2)
+            out[:, interior] = np.take(c2, index, axis=0)
+        flat_y = y.reshape(m * k2, f2)
+        for p in range(n2):
+            if p in interior:
+                continue
+            acc = np.broadcast_to(self.bias2, (n, f2)).copy()
+            for t in range(k2):
+                j = p - o2 + t
+                if not 0 <= j < n1:
+                    continue
+                if j in edge:
+                    acc += edge[j] @ self.conv2.kernel[t]
+                else:
+                    acc += np.take(flat_y, (starts + P * j) * k2 + t, axis=0)
+            out[:, p] = acc
+        return self.conv2.act(out)
+
+
 def _history(arg: Any) -> list[tuple[str, int, int]]:
     """The ``keras_history`` references inside one inbound-node argument (a tensor or a list of tensors)."""
     if isinstance(arg, dict) and arg.get("class_name") == "__keras_tensor__":
@@ -750,6 +951,8 @@ class _Graph:
     def __init__(self, model_cfg: dict[str, Any], weights: dict[str, Any]) -> None:
         cfg = model_cfg["config"]
         self.steps: list[tuple[tuple[str, int, int], Callable[..., Any], list[tuple[str, int, int]]]] = []
+        self.kinds: dict[tuple[str, int, int], str] = {}
+        self.shared: _SharedConvStack | None = None
         if model_cfg["class_name"] == "Sequential":
             layers = [lay for lay in cfg["layers"] if lay["class_name"] != "InputLayer"]
             self.inputs = [("__input__", 0, 0)]
@@ -758,8 +961,10 @@ class _Graph:
                 name = layer["config"]["name"]
                 key = (name, 0, 0)
                 self.steps.append((key, self._callable(layer, weights.get(name, [])), [previous]))
+                self.kinds[key] = layer["class_name"]
                 previous = key
             self.outputs = [previous]
+            self.shared = _SharedConvStack.match(self.steps, self.inputs, self.kinds)
             return
         by_name = {layer["name"]: layer for layer in cfg["layers"]}
         self.inputs = _refs(cfg["input_layers"])
@@ -788,11 +993,14 @@ class _Graph:
             if ref[0] not in fns:
                 fns[ref[0]] = self._callable(layer, weights.get(ref[0], []))
             self.steps.append((key, fns[ref[0]], srcs))
+            self.kinds[key] = layer["class_name"]
             visiting.discard(key)
             done.add(key)
 
         for out in self.outputs:
             visit(out)
+
+        self.shared = _SharedConvStack.match(self.steps, self.inputs, self.kinds)
 
     @staticmethod
     def _callable(layer: dict[str, Any], weights: Any) -> Callable[..., Any]:
@@ -805,14 +1013,21 @@ class _Graph:
 
     def run_values(self, *inputs: Any) -> Any:
         env: dict[tuple[str, int, int], Any] = dict(zip(self.inputs, inputs, strict=True))
+        steps = self.steps
+        if len(inputs) == 1 and isinstance(inputs[0], _Shared):
+            if self.shared is not None:  # the conv stack once per position, shared by overlapping windows
+                env = {self.shared.output_key: self.shared(inputs[0])}
+                steps = steps[self.shared.n_steps :]
         uses: dict[tuple[str, int, int], int] = {}
-        for _, _, srcs in self.steps:
+        for _, _, srcs in steps:
             for src in srcs:
                 uses[src] = uses.get(src, 0) + 1
         for out in self.outputs:
             uses[out] = uses.get(out, 0) + 1
-        for key, fn, srcs in self.steps:
+        for key, fn, srcs in steps:
             args = [env[s] for s in srcs]
+            if any(isinstance(a, _Shared) for a in args) and not _takes_shared(fn):
+                args = [a.window_value() if isinstance(a, _Shared) else a for a in args]
             for s in srcs:
                 uses[s] -= 1
                 if uses[s] == 0:
@@ -877,12 +1092,54 @@ class NumpyEngine:
             raise UnsupportedModel("models with several inputs or outputs")
         self(np.full((2, model.window), PAD_INDEX, dtype=np.int8))  # raises UnsupportedModel early
 
-    def _run(self, part: np.ndarray) -> np.ndarray:
-        value = _OneHot(part) if self.onehot else part.astype(np.int32)
-        result = np.asarray(_dense(self.graph.run_values(value)), dtype=np.float32).reshape(len(part), -1)
+    def _run(self, part: np.ndarray | _Shared) -> np.ndarray:
+        if isinstance(part, _Shared):
+            value: Any = part
+            n = len(part.starts)
+        else:
+            value = _OneHot(part) if self.onehot else part.astype(np.int32)
+            n = len(part)
+        result = np.asarray(_dense(self.graph.run_values(value)), dtype=np.float32).reshape(n, -1)
         if result.shape[1] != 1:
             raise UnsupportedModel(f"{result.shape[1]} outputs per window (expected one score)")
         return result[:, 0].copy()
+
+    @property
+    def shares(self) -> bool:
+        """Whether some part of the model runs its convolutions once per position (see :class:`_SharedConvStack`)."""
+        graphs = [self.graph]
+        while graphs:
+            graph = graphs.pop()
+            if graph.shared is not None:
+                return True
+            graphs.extend(fn.__self__ for _, fn, _ in graph.steps if _takes_shared(fn))
+        return False
+
+    def score_positions(self, code: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
+        """Scores of the windows ``code[s : s + width]`` for ``s`` in ``starts`` (increasing)."""
+        n = len(starts)
+        bounds = [0]
+        while bounds[-1] < n:
+            w0 = bounds[-1]
+            limit = int(np.searchsorted(starts, starts[w0] + SHARED_POSITIONS - width, side="right"))
+            bounds.append(min(n, w0 + self.chunk, max(limit, w0 + 1)))
+
+        def run(i: int) -> np.ndarray:
+            w0, w1 = bounds[i], bounds[i + 1]
+            lo, hi = int(starts[w0]), int(starts[w1 - 1]) + width
+            return self._run(_Shared(code[lo:hi], starts[w0:w1] - lo, width, self.onehot))
+
+        parts = range(len(bounds) - 1)
+        if self.workers > 1 and len(parts) > 1:
+            with _single_threaded_blas():
+                if self._pool is None:
+                    from concurrent.futures import ThreadPoolExecutor
+
+                    self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="phosnet-engine")
+                scores = list(self._pool.map(run, parts))
+        else:
+            scores = [run(i) for i in parts]
+        return np.concatenate(scores) if scores else np.zeros(0, np.float32)
 
     def __call__(self, windows: np.ndarray) -> np.ndarray:
         starts = range(0, len(windows), self.chunk)
@@ -1047,7 +1304,12 @@ def scan_batches(
     raw = _prefetch(_raw_batches(pairs, settings.residues, model.flank, batch_size))
     try:
         for batch in raw:
-            scores = engine(batch.windows) if len(batch.positions) else np.zeros(0, np.float32)
+            if not len(batch.positions):
+                scores = np.zeros(0, np.float32)
+            elif getattr(engine, "shares", False) and batch.code is not None:
+                scores = engine.score_positions(batch.code, batch.starts, model.window)
+            else:
+                scores = engine(batch.windows)
             yield SiteBatch(
                 batch.protein_ids, batch.protein_index, batch.positions, batch.windows,
                 scores, scores >= settings.threshold, batch.n_proteins,

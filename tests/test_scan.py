@@ -189,6 +189,27 @@ def test_fast_engines_equal_plain_keras(which: str, keras_models: dict[str, Path
     np.testing.assert_allclose(live, reference, atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize("which", ["tiny", "index", "ensemble"])
+def test_shared_convolutions_equal_plain_keras(which: str, keras_models: dict[str, Path]) -> None:
+    """Convolutions computed once per position and shared by overlapping windows give Keras' scores."""
+    from phosnet.scan import _raw_batches
+
+    path = TINY if which == "tiny" else keras_models[which]
+    model = load_model(path)
+    engine = NumpyEngine(model, chunk=64)
+    assert engine.shares
+    rng = np.random.default_rng(5)
+    letters = np.array(list("ACDEFGHIKLMNPQRSTVWYX"))
+    lengths = [1, 2, 7, 16, 31, 40, 300, 1200, 3]
+    proteins = [(f"p{i}", "".join(rng.choice(letters, size=n))) for i, n in enumerate(lengths)]
+    proteins.append(("st", "ST" * 40))  # every residue a candidate: windows overlap at every offset
+    [batch] = list(_raw_batches(iter(proteins), "ST", 15, 10**6))
+    shared = engine.score_positions(batch.code, batch.starts, 31)
+    reference = _keras_scores(model.keras_model, batch.windows, onehot=model.input_encoding == "onehot")
+    np.testing.assert_allclose(shared, reference, atol=1e-5, rtol=0)
+    assert reference.std() > 1e-3
+
+
 def test_scan_scores_equal_keras_on_real_proteins(example_frame: pd.DataFrame) -> None:
     model = load_model(TINY)
     windows = phosnet.to_index(example_frame["window"].tolist())
