@@ -22,6 +22,7 @@ Two prediction engines give the same scores (to 1e-5, tested):
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import logging
@@ -253,7 +254,7 @@ def _raw_batches(pairs: Iterator[tuple[str, str]], residues: str, flank: int, ba
 _DONE = object()
 
 
-def _prefetch(iterator: Iterator[Any], depth: int = 2) -> Iterator[Any]:
+def _prefetch(iterator: Iterator[Any], depth: int = 2, name: str = "phosnet-reader") -> Iterator[Any]:
     """Run ``iterator`` in a daemon thread, ``depth`` items ahead; exceptions are re-raised in the caller."""
     slots: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
@@ -275,8 +276,12 @@ def _prefetch(iterator: Iterator[Any], depth: int = 2) -> Iterator[Any]:
             put((True, _DONE))
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer
             put((False, exc))
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()  # stops a nested producer too
 
-    thread = threading.Thread(target=work, name="phosnet-reader", daemon=True)
+    thread = threading.Thread(target=work, name=name, daemon=True)
     thread.start()
     try:
         while True:
@@ -850,6 +855,31 @@ class _SharedConvStack:
                 return None  # an intermediate is used elsewhere
         return cls([fn for _, fn, _ in chain[:-2]], conv1, pool, conv2, chain[-1][0], len(chain))
 
+    @functools.lru_cache(maxsize=8)  # noqa: B019 - a handful of shapes per model
+    def _plan(self, n1: int, n2: int, o2: int, k2: int, edges: tuple[int, ...]) -> tuple[Any, ...]:
+        """How each output of the second convolution is summed (see :meth:`__call__`)."""
+        interior: list[int] = []
+        suffix: dict[int, tuple[int, int]] = {}
+        raw: dict[int, list[tuple[int, int]]] = {}
+        by_cell: dict[int, list[tuple[int, int]]] = {}
+        for p in range(n2):
+            valid = [(t, p - o2 + t) for t in range(k2) if 0 <= p - o2 + t < n1]
+            inner = [(t, j) for t, j in valid if j not in edges]
+            for t, j in valid:
+                if j in edges:
+                    by_cell.setdefault(j, []).append((p, t))
+            if len(inner) == k2:
+                interior.append(p)
+            elif inner and [t for t, _ in inner] == list(range(inner[0][0], k2)):
+                suffix[p] = inner[0]
+            else:
+                raw[p] = inner
+        return interior, suffix, raw, by_cell
+
+    @functools.lru_cache(maxsize=32)  # noqa: B019
+    def _kernel_cat(self, taps: tuple[int, ...]) -> np.ndarray:
+        return np.ascontiguousarray(np.concatenate([self.conv2.kernel[t] for t in taps], axis=1))
+
     def _first(self, value: Any) -> Any:
         for fn in self.pre:
             value = fn(value)
@@ -901,30 +931,53 @@ class _SharedConvStack:
                     np.maximum(cell, _lookup_col(part, j * P + u - lo), out=cell)
                 edge[j] = cell
 
+        interior, suffix, raw, by_cell = self._plan(n1, n2, o2, k2, tuple(sorted(edge)))
         out = np.empty((n, n2, f2), dtype=np.float32)
-        interior = [p for p in range(n2) if all(0 <= p - o2 + t < n1 and (p - o2 + t) not in edge for t in range(k2))]
-        if interior:
-            span = P * (k2 - 1)
-            c2 = y[: m - span, 0].copy()
-            for t in range(1, k2):
-                c2 += y[P * t : m - span + P * t, t]
-            c2 += self.bias2
-            index = starts[:, None] + P * (np.asarray(interior) - o2)
-            out[:, interior] = np.take(c2, index, axis=0)
         flat_y = y.reshape(m * k2, f2)
-        for p in range(n2):
-            if p in interior:
-                continue
-            acc = np.broadcast_to(self.bias2, (n, f2)).copy()
-            for t in range(k2):
-                j = p - o2 + t
-                if not 0 <= j < n1:
-                    continue
-                if j in edge:
-                    acc += edge[j] @ self.conv2.kernel[t]
-                else:
-                    acc += np.take(flat_y, (starts + P * j) * k2 + t, axis=0)
+
+        def rows(t: int, j: int) -> np.ndarray:
+            return np.take(flat_y, (starts + P * j) * k2 + t, axis=0)
+
+        edge_terms: dict[int, list[np.ndarray]] = {}
+        for j, uses in by_cell.items():  # all taps that see edge cell j: one product
+            product = edge[j] @ self._kernel_cat(tuple(t for _, t in uses))
+            for i, (p, _) in enumerate(uses):
+                edge_terms.setdefault(p, []).append(product[:, i * f2 : (i + 1) * f2])
+
+        def finish(p: int, acc: np.ndarray | None) -> None:
+            if acc is None:
+                acc = np.broadcast_to(self.bias2, (n, f2)).copy()
+            for term in edge_terms.get(p, []):
+                acc += term
             out[:, p] = acc
+
+        for p, taps in raw.items():  # outputs missing their last tap: sums of raw Y rows (before the suffix sums)
+            acc = None
+            for t, j in taps:
+                if acc is None:
+                    acc = rows(t, j)
+                else:
+                    acc += rows(t, j)
+            if acc is None:
+                finish(p, None)
+                continue
+            acc += self.bias2
+            finish(p, acc)
+        if interior or suffix:
+            # S_t[a] = bias + sum_{u >= t} W_u . Pool[a + P (u - t)], from the last tap down, in contiguous buffers;
+            # S_0 is the full output, S_t (t > 0) what an output whose first taps fall off the left edge needs
+            want = {t: [(p, j) for p, (tt, j) in suffix.items() if tt == t] for t in range(k2)}
+            acc = np.add(y[:, k2 - 1], self.bias2)
+            spare = np.empty_like(acc)
+            for t in range(k2 - 1, -1, -1):
+                if t < k2 - 1:
+                    length = m - P * (k2 - 1 - t)
+                    np.add(y[:length, t], acc[P : P + length], out=spare[:length])
+                    acc, spare = spare[:length], acc
+                for p, j in want[t]:
+                    finish(p, np.take(acc, starts + P * j, axis=0))
+            if interior:
+                out[:, interior] = np.take(acc, starts[:, None] + P * (np.asarray(interior) - o2), axis=0)
         return self.conv2.act(out)
 
 
@@ -1293,7 +1346,8 @@ def scan_batches(
 ) -> Iterator[SiteBatch]:
     """Score every candidate residue, yielding :class:`SiteBatch` objects as they are ready.
 
-    Reading and windowing run in a producer thread one batch ahead of prediction.
+    Reading and windowing run in a producer thread, prediction in a second one, each up to two batches ahead
+    of the caller (who formats and writes), so the stages overlap.
     """
     if batch_size < 1:
         raise InputError(f"batch size must be positive, got {batch_size}")
@@ -1301,23 +1355,32 @@ def scan_batches(
     engine = make_engine(model, settings.engine)
     settings.engine_used = engine.name
     pairs = iter_sequences(sequences)
-    raw = _prefetch(_raw_batches(pairs, settings.residues, model.flank, batch_size))
+
+    def scored() -> Iterator[SiteBatch]:
+        raw = _prefetch(_raw_batches(pairs, settings.residues, model.flank, batch_size))
+        try:
+            for batch in raw:
+                if not len(batch.positions):
+                    scores = np.zeros(0, np.float32)
+                elif getattr(engine, "shares", False) and batch.code is not None:
+                    scores = engine.score_positions(batch.code, batch.starts, model.window)
+                else:
+                    scores = engine(batch.windows)
+                yield SiteBatch(
+                    batch.protein_ids, batch.protein_index, batch.positions, batch.windows,
+                    scores, scores >= settings.threshold, batch.n_proteins,
+                )
+        finally:
+            raw.close()
+
+    stream = _prefetch(scored(), name="phosnet-scorer")
     try:
-        for batch in raw:
-            if not len(batch.positions):
-                scores = np.zeros(0, np.float32)
-            elif getattr(engine, "shares", False) and batch.code is not None:
-                scores = engine.score_positions(batch.code, batch.starts, model.window)
-            else:
-                scores = engine(batch.windows)
-            yield SiteBatch(
-                batch.protein_ids, batch.protein_index, batch.positions, batch.windows,
-                scores, scores >= settings.threshold, batch.n_proteins,
-            )
+        for batch in stream:
+            yield batch
             if callback is not None:
-                callback(batch.n_proteins, len(batch.positions))
+                callback(batch.n_proteins, len(batch))
     finally:
-        raw.close()
+        stream.close()
 
 
 def predict_iter(

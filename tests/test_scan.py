@@ -152,7 +152,7 @@ def _randomize(model, seed: int) -> None:
 
 @pytest.fixture(scope="module")
 def keras_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Saved models: the tiny one-hot net, an index-input net, and a functional ensemble of two nets."""
+    """Saved models: the tiny one-hot net, an index-input net, and a functional ensemble of three nets."""
     from phosnet._tf import keras
     from phosnet.models.sequence import build_sequence_model
 
@@ -163,6 +163,7 @@ def keras_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     index_model = build_sequence_model(small, input_encoding="index")
     _randomize(index_model, 1)
     members = [build_sequence_model(small, padding=pad) for pad in ("same", "valid")]
+    members.append(build_sequence_model(small, pooling="flatten"))  # position-aware head, as the bundled model
     for seed, member in enumerate(members, start=2):
         _randomize(member, seed)
         member.name = f"member{seed}"
