@@ -54,7 +54,7 @@ DEFAULT_BATCH_SIZE = 16384
 ENGINE_CHUNK = 2048
 """Windows the numpy engine pushes through the network at once (keeps intermediates in cache)."""
 
-SHARED_POSITIONS = 2048
+SHARED_POSITIONS = 1024
 """At most this many sequence positions per chunk when convolutions are shared between windows."""
 
 COLUMNS = list(WRITER_COLUMNS)
@@ -757,8 +757,11 @@ class _Shared:
     onehot: bool
 
     def columns(self, lo: int, hi: int) -> np.ndarray:
-        """Columns ``lo:hi`` of every window, ``(n, hi - lo)`` int8."""
-        return self.code[self.starts[:, None] + np.arange(lo, hi)]
+        """Columns ``lo:hi`` of every window, ``(n, hi - lo)`` int8 (cached: ensemble members ask alike)."""
+        cache = self.__dict__.setdefault("_columns", {})
+        if (lo, hi) not in cache:
+            cache[lo, hi] = self.code[self.starts[:, None] + np.arange(lo, hi)]
+        return cache[lo, hi]
 
     def value(self, index: np.ndarray) -> Any:
         """The model-input value of an index array (one-hot kept as indices)."""
