@@ -102,6 +102,7 @@ def scan(
     Example:
       phosnet scan proteome.fasta.gz -o sites.tsv --specificity 0.95
     """
+    from phosnet.encoding import ALPHABET
     from phosnet.io.atomic import atomic_output
     from phosnet.io.writers import SiteWriter, format_for
     from phosnet.scan import resolve_settings, scan_batches, summary_dict, write_json
@@ -117,7 +118,6 @@ def scan(
     started = time.perf_counter()
     counts = {"proteins": 0, "sites": 0, "predicted": 0, "rows_written": 0}
     model_name = settings.model.name
-    flank = settings.model.flank
     try:
         with atomic_output(output) as handle:
             writer = SiteWriter(handle, output_format)
@@ -127,9 +127,9 @@ def scan(
                 counts["sites"] += len(batch)
                 counts["predicted"] += int(batch.predicted.sum())
                 rows = batch.select(batch.predicted) if predicted_only else batch
-                writer.write(
-                    rows.id_column(), rows.positions, rows.residue_strings(flank), rows.window_strings(),
-                    rows.scores, rows.predicted, model_name,
+                writer.write_codes(
+                    rows.protein_ids, rows.protein_index, rows.positions, rows.windows, rows.scores, rows.predicted,
+                    model_name, ALPHABET,
                 )
             counts["rows_written"] = writer.rows
             handle.flush()

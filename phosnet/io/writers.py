@@ -39,6 +39,10 @@ SCORE_DECIMALS = 4
 """Decimals written for scores."""
 
 _SCORE_STRINGS = np.array([f"{i / 10**SCORE_DECIMALS:.{SCORE_DECIMALS}f}" for i in range(10**SCORE_DECIMALS + 1)])
+_SCORE_BYTES = np.frombuffer("".join(_SCORE_STRINGS.tolist()).encode("ascii"), np.uint8).reshape(
+    len(_SCORE_STRINGS), -1
+)
+_POWERS_OF_TEN = 10 ** np.arange(1, 19, dtype=np.int64)
 _GFF_UNSAFE_SEQID = re.compile(r"[^a-zA-Z0-9.:^*$@!+_?\-|]")
 _GFF_UNSAFE_ATTR = re.compile(r"[;=&,\t\n\r%]")
 
@@ -61,10 +65,14 @@ def format_for(path: str | os.PathLike | None, fmt: str | None = None) -> str:
     return SUFFIXES.get(Path(path).suffix.lower(), "tsv")
 
 
+def _score_index(scores: np.ndarray) -> np.ndarray:
+    scaled = np.rint(np.clip(np.asarray(scores, dtype=np.float64), 0.0, 1.0) * 10**SCORE_DECIMALS)
+    return scaled.astype(np.int64)
+
+
 def format_scores(scores: np.ndarray) -> list[str]:
     """Scores in ``[0, 1]`` as fixed-point strings (vectorised lookup, much faster than ``%`` formatting)."""
-    scaled = np.rint(np.clip(np.asarray(scores, dtype=np.float64), 0.0, 1.0) * 10**SCORE_DECIMALS)
-    return _SCORE_STRINGS[scaled.astype(np.int64)].tolist()
+    return _SCORE_STRINGS[_score_index(scores)].tolist()
 
 
 def _csv_field(text: str) -> str:
@@ -139,6 +147,78 @@ class SiteWriter:
             ]
         self.handle.write("".join(lines))
         self.rows += len(ids)
+
+    def write_codes(
+        self,
+        protein_ids: Sequence[str],
+        protein_index: np.ndarray,
+        positions: np.ndarray,
+        windows: np.ndarray,
+        scores: np.ndarray,
+        predicted: np.ndarray,
+        model: str,
+        alphabet: str,
+    ) -> None:
+        """:meth:`write` from numpy columns, the fast way: the same text, built as one byte buffer per call.
+
+        ``protein_ids`` holds each protein once and ``protein_index`` points every row into it; ``windows``
+        is ``(n, width)`` integer indices into ``alphabet``, centred on the residue. GFF3 goes through
+        :meth:`write`.
+        """
+        positions = np.asarray(positions, dtype=np.int64)
+        n = len(positions)
+        width = windows.shape[1] if windows.ndim == 2 else 0
+        letters = np.frombuffer(alphabet.encode("ascii"), dtype=np.uint8)[windows] if n else windows
+        if self.fmt == "gff3" or not n or not width or (positions < 1).any():
+            texts = np.ascontiguousarray(letters).view(f"S{max(width, 1)}").ravel().astype(str) if n else []
+            self.write(
+                np.asarray(protein_ids, dtype=object)[protein_index] if n else [], positions,
+                [t[width // 2] for t in texts], texts, scores, predicted, model,
+            )
+            return
+        self.write_header()
+        sep = 9 if self.fmt == "tsv" else 44
+        ids = [_csv_field(i) for i in protein_ids] if self.fmt == "csv" else list(protein_ids)
+        if self.fmt == "csv":
+            model = _csv_field(model)
+        encoded = [i.encode("utf-8") for i in ids]
+        id_len = np.array([len(b) for b in encoded], dtype=np.int64)
+        longest = max(int(id_len.max()), 1)
+        id_bytes = np.frombuffer(b"".join(b.ljust(longest, b"\0") for b in encoded), np.uint8).reshape(-1, longest)
+        row_id_len = id_len[protein_index]
+        digits = np.searchsorted(_POWERS_OF_TEN, positions, side="right") + 1
+        middle = width + 4 + len(_SCORE_STRINGS[0])  # sep residue sep window sep score
+        tails = [np.frombuffer(f"{chr(sep)}{word}{chr(sep)}{model}\n".encode(), np.uint8) for word in ("false", "true")]
+        pred = np.asarray(predicted, dtype=bool)
+        lengths = row_id_len + 1 + digits + middle + np.where(pred, len(tails[1]), len(tails[0]))
+        offset = np.cumsum(lengths) - lengths
+        buf = np.empty(int(lengths.sum()), dtype=np.uint8)
+        cols = np.arange(longest)
+        mask = cols < row_id_len[:, None]
+        buf[(offset[:, None] + cols)[mask]] = id_bytes[protein_index][mask]
+        at = offset + row_id_len
+        buf[at] = sep
+        at += 1
+        for k in range(int(digits.max())):
+            has = digits > k
+            power = 10 ** np.maximum(digits - 1 - k, 0)
+            buf[(at + k)[has]] = (48 + positions // power % 10)[has]
+        at += digits
+        block = np.empty((n, middle), dtype=np.uint8)
+        block[:, 0] = sep
+        block[:, 1] = letters[:, width // 2]
+        block[:, 2] = sep
+        block[:, 3 : 3 + width] = letters
+        block[:, 3 + width] = sep
+        block[:, 4 + width :] = _SCORE_BYTES[_score_index(scores)]
+        buf[at[:, None] + np.arange(middle)] = block
+        at += middle
+        for value, tail in ((False, tails[0]), (True, tails[1])):
+            rows = at[pred == value]
+            if len(rows):
+                buf[rows[:, None] + np.arange(len(tail))] = tail
+        self.handle.write(buf.tobytes().decode("utf-8"))
+        self.rows += n
 
     @staticmethod
     def _gff3(
