@@ -27,6 +27,7 @@ import logging
 import os
 import shlex
 import sys
+import warnings
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,6 +66,8 @@ class Recipe:
     pretrain_batch_size          256          pretraining batch size
     pretrain_learning_rate       1e-3         Adam learning rate while pretraining
     pretrain_validation          0.05         share of the pretraining table held out for its val_auc
+    pretrain_shared              True         pretrain once and fine-tune every member from it (faster);
+                                              False: each member pretrains with its own seed
     ===========================  ===========  =======================================================
 
     With ``pretrain`` set, ``model.learning_rate`` is the fine-tuning learning rate.
@@ -82,6 +85,7 @@ class Recipe:
     pretrain_batch_size: int = 256
     pretrain_learning_rate: float = 1e-3
     pretrain_validation: float = 0.05
+    pretrain_shared: bool = True
 
     @classmethod
     def from_dict(cls, values: dict[str, Any] | None) -> Recipe:
@@ -171,6 +175,39 @@ def _index_dataset(index: np.ndarray, labels: np.ndarray, batch_size: int, encod
     return ds.prefetch(2)
 
 
+def _pretrain(
+    member: int, seed: int, recipe: Recipe, pretrain_data: tuple, pre_dir: Path, model_config: dict[str, Any],
+    resume: bool, verbose: int,
+) -> Any:
+    """The pretraining stage (reused when ``pre_dir`` holds a finished run); returns the pretrained model."""
+    from phosnet._tf import keras
+    from phosnet.models.sequence import build_sequence_model
+    from phosnet.training import MODEL_FILE, set_seed, train_model
+
+    if _finished(pre_dir):
+        return keras().models.load_model(pre_dir / MODEL_FILE)
+    encoding = model_config.get("input_encoding", "onehot")
+    set_seed(seed)
+    model = build_sequence_model(model_config)
+    index, labels = pretrain_data
+    order = np.random.default_rng(seed).permutation(len(labels))
+    n_val = max(1, int(round(recipe.pretrain_validation * len(labels))))
+    val, tr = order[:n_val], np.sort(order[n_val:])
+    _compile(model, recipe.pretrain_learning_rate)
+    logger.info("member %d: pretraining on %d windows", member, len(tr))
+    with warnings.catch_warnings():  # Keras warns that fit's default shuffle=True does not apply to datasets
+        warnings.filterwarnings("ignore", message=".*shuffle=True.*")
+        result = train_model(
+            model,
+            _index_dataset(index[tr], labels[tr], recipe.pretrain_batch_size, encoding, seed),
+            _index_dataset(index[val], labels[val], 1024, encoding, None),
+            run_dir=pre_dir, epochs=recipe.pretrain_epochs, patience=2, lr_patience=1, seed=seed,
+            config={"stage": "pretrain", "recipe": recipe.to_dict()}, metadata={"member": member},
+            resume=resume and (pre_dir / "state.json").exists(), verbose=verbose,
+        )
+    return result.model
+
+
 def _train_member(
     member: int, seed: int, recipe: Recipe, data: LabelledWindows, pretrain_data: tuple | None,
     member_dir: Path, model_config: dict[str, Any], resume: bool, verbose: int,
@@ -187,30 +224,14 @@ def _train_member(
         logger.info("member %d: already trained (%s)", member, finetune_dir)
         return k.models.load_model(finetune_dir / MODEL_FILE)
 
-    set_seed(seed)
-    model = build_sequence_model(model_config)
     if pretrain_data is not None:
-        pre_dir = member_dir / "pretrain"
-        if _finished(pre_dir):
-            model = k.models.load_model(pre_dir / MODEL_FILE)
-        else:
-            index, labels = pretrain_data
-            rng = np.random.default_rng(seed)
-            order = rng.permutation(len(labels))
-            n_val = max(1, int(round(recipe.pretrain_validation * len(labels))))
-            val, tr = order[:n_val], np.sort(order[n_val:])
-            _compile(model, recipe.pretrain_learning_rate)
-            logger.info("member %d: pretraining on %d windows", member, len(tr))
-            result = train_model(
-                model,
-                _index_dataset(index[tr], labels[tr], recipe.pretrain_batch_size, encoding, seed),
-                _index_dataset(index[val], labels[val], 1024, encoding, None),
-                run_dir=pre_dir, epochs=recipe.pretrain_epochs, patience=2, lr_patience=1, seed=seed,
-                config={"stage": "pretrain", "recipe": recipe.to_dict()}, metadata={"member": member},
-                resume=resume and (pre_dir / "state.json").exists(), verbose=verbose,
-            )
-            model = result.model
+        pre_dir = (member_dir.parent / "member-0" if recipe.pretrain_shared else member_dir) / "pretrain"
+        model = _pretrain(member, seed, recipe, pretrain_data, pre_dir, model_config, resume, verbose)
+        set_seed(seed)
         _compile(model, float(model_config.get("learning_rate", 1e-3)))
+    else:
+        set_seed(seed)
+        model = build_sequence_model(model_config)
 
     train_part, val_part = data.subset("train"), data.subset("validation")
     weights = {0: 1.0, 1: float(recipe.positive_weight)} if recipe.positive_weight != 1.0 else None

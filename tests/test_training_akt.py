@@ -99,8 +99,8 @@ def test_ensemble_with_pretraining_saves_one_loadable_model(tmp_path):
     from phosnet._tf import keras
 
     out = tmp_path / "ens"
-    result = train(SITES, PROTEINS, out_dir=out, config={**SMALL, "epochs": 1, "pretrain_epochs": 1},
-                   ensemble=2, pretrain=DATA / "pretrain.tsv", seed=0)
+    recipe = {**SMALL, "epochs": 1, "pretrain_epochs": 1, "pretrain_shared": False}
+    result = train(SITES, PROTEINS, out_dir=out, config=recipe, ensemble=2, pretrain=DATA / "pretrain.tsv", seed=0)
     assert (out / "members" / "member-1" / "pretrain" / "model.keras").exists()
     data = labelled_windows(SITES, PROTEINS).subset("validation")
     members = [keras().models.load_model(out / "members" / f"member-{i}" / "finetune" / "model.keras")
