@@ -1186,15 +1186,15 @@ class NumpyEngine:
             return self._run(_Shared(code[lo:hi], starts[w0:w1] - lo, width, self.onehot))
 
         parts = range(len(bounds) - 1)
-        if self.workers > 1 and len(parts) > 1:
-            with _single_threaded_blas():
+        with _single_threaded_blas():  # small products: BLAS threads would only spin (3-4x the CPU time)
+            if self.workers > 1 and len(parts) > 1:
                 if self._pool is None:
                     from concurrent.futures import ThreadPoolExecutor
 
                     self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="phosnet-engine")
                 scores = list(self._pool.map(run, parts))
-        else:
-            scores = [run(i) for i in parts]
+            else:
+                scores = [run(i) for i in parts]
         return np.concatenate(scores) if scores else np.zeros(0, np.float32)
 
     def __call__(self, windows: np.ndarray) -> np.ndarray:

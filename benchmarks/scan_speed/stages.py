@@ -49,8 +49,9 @@ def main() -> None:
     clock = _Clock()
     import numpy as np
 
+    from phosnet.encoding import ALPHABET
     from phosnet.io.writers import SiteWriter
-    from phosnet.scan import SiteBatch, _raw_batches, iter_sequences, make_engine, resolve_settings
+    from phosnet.scan import _raw_batches, iter_sequences, make_engine, resolve_settings
 
     settings = resolve_settings(args.model, engine=args.engine)
     engine = make_engine(settings.model, settings.engine)
@@ -70,10 +71,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, open(Path(tmp) / "out.tsv", "w") as handle:
         writer = SiteWriter(handle, "tsv")
         for b, s in zip(batches, scores, strict=True):
-            batch = SiteBatch(b.protein_ids, b.protein_index, b.positions, b.windows, s, s >= settings.threshold,
-                              b.n_proteins)
-            writer.write(batch.id_column(), batch.positions, batch.residue_strings(flank), batch.window_strings(),
-                         batch.scores, batch.predicted, settings.model.name)
+            writer.write_codes(b.protein_ids, b.protein_index, b.positions, b.windows, s, s >= settings.threshold,
+                               settings.model.name, ALPHABET)
     clock.lap("format + write TSV")
     n = int(sum(len(s) for s in scores))
     total_wall = sum(r[1] for r in clock.rows)
