@@ -11,6 +11,9 @@ Two prediction engines give the same scores (to 1e-5, tested):
     one-hot (or embedded) input becomes a table lookup, with the following elementwise layers (activation,
     BatchNorm) folded into the table; later convolutions run as one matrix product each (im2col). Supports
     functional models, nested sub-models and ensembles averaged with ``Average``/``Add``/``Concatenate``.
+    In a scan, a ``Conv1D -> ... -> MaxPool -> Conv1D`` stack at the start of a model (or of each ensemble
+    member) runs once per sequence position and is shared by the overlapping windows of a protein
+    (:class:`_SharedConvStack`, :meth:`NumpyEngine.score_positions`): about half the FLOPs per window.
 ``"tensorflow"`` (the generic fallback)
     A ``tf.function`` over the Keras model, fed ``int8`` indices and one-hot encoding inside the graph.
 ``"keras"``

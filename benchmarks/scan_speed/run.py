@@ -149,6 +149,11 @@ def main() -> None:
     from phosnet.pretrained import PRETRAINED_DIR
 
     env_machine = machine()
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT,
+                                check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = ""
     with tempfile.TemporaryDirectory(prefix="phosnet-bench-") as tmp:
         folder = Path(tmp)
         if args.model:
@@ -175,10 +180,11 @@ def main() -> None:
     lines = [
         "# Scan speed: `phosnet scan` on the human proteome",
         "",
-        f"- command: `{sys.executable} benchmarks/scan_speed/run.py"
-        + (f" --baseline-fraction {args.baseline_fraction}" if args.baseline_fraction < 1 else "") + "`",
+        f"- command: `{sys.executable} benchmarks/scan_speed/{' '.join([Path(sys.argv[0]).name, *sys.argv[1:]])}`"
+        + (f" (commit {commit})" if commit else ""),
         f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}",
-        f"- machine: {env_machine}",
+        f"- machine: {env_machine}; at end {os.getloadavg()[0]:.2f} (shared with other jobs: with a load above 2 on"
+        " 2 cores the scan does not get both cores, so compare CPU seconds)",
         f"- input: `{args.proteome.name}` ({single['proteins']:,} proteins, {single['sites']:,} S/T sites)",
         f"- model: {model_name}; scan engine: {single['engine']}",
         "",
