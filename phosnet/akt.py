@@ -68,6 +68,7 @@ class Recipe:
     pretrain_validation          0.05         share of the pretraining table held out for its val_auc
     pretrain_shared              True         pretrain once and fine-tune every member from it (faster);
                                               False: each member pretrains with its own seed
+    pretrain_positive_weight     1.0          loss weight of a positive while pretraining
     ===========================  ===========  =======================================================
 
     With ``pretrain`` set, ``model.learning_rate`` is the fine-tuning learning rate.
@@ -86,6 +87,7 @@ class Recipe:
     pretrain_learning_rate: float = 1e-3
     pretrain_validation: float = 0.05
     pretrain_shared: bool = True
+    pretrain_positive_weight: float = 1.0
 
     @classmethod
     def from_dict(cls, values: dict[str, Any] | None) -> Recipe:
@@ -117,12 +119,15 @@ def read_config(path: str | os.PathLike) -> dict[str, Any]:
     if not path.exists():
         raise InputError(f"{path}: no such file")
     text = path.read_text()
+    if path.suffix.lower() != ".json":
+        try:
+            import yaml
+        except ImportError:
+            raise InputError(f"{path}: reading YAML needs PyYAML (pip install pyyaml), or give a .json file") from None
     try:
         if path.suffix.lower() == ".json":
             values = json.loads(text)
         else:
-            import yaml
-
             values = yaml.safe_load(text)
     except Exception as exc:
         raise InputError(f"{path}: cannot be parsed ({str(exc).splitlines()[0]})") from None
@@ -202,6 +207,8 @@ def _pretrain(
             _index_dataset(index[tr], labels[tr], recipe.pretrain_batch_size, encoding, seed),
             _index_dataset(index[val], labels[val], 1024, encoding, None),
             run_dir=pre_dir, epochs=recipe.pretrain_epochs, patience=2, lr_patience=1, seed=seed,
+            class_weight={0: 1.0, 1: float(recipe.pretrain_positive_weight)}
+            if recipe.pretrain_positive_weight != 1.0 else None,
             config={"stage": "pretrain", "recipe": recipe.to_dict()}, metadata={"member": member},
             resume=resume and (pre_dir / "state.json").exists(), verbose=verbose,
         )
