@@ -439,7 +439,7 @@ def train(
         "name": name,
         "description": description or (
             f"AKT (PKB) S/T site model: Conv1D+BatchNorm, {recipe.ensemble} member(s)"
-            + (", pretrained on general phosphosites" if recipe.pretrain else "")
+            + (f", pretrained on {Path(recipe.pretrain).name}" if recipe.pretrain else "")
         ),
         "window": 2 * flank + 1,
         "flank": flank,
