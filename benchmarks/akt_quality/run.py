@@ -8,14 +8,16 @@ Kinase Library, on the validation and test splits of data/akt_sites.tsv, in two 
 Views
   all S/T      every S/T of the split's proteins; positives = known AKT sites (the training task)
   phosphosites the AKT sites against the other *known* human phosphosites of the same proteins
-               (data/human_phosphosites.tsv): "which of my phosphosites are AKT's?"
+               (data/human_phosphosites.tsv): "which of my phosphosites are AKT's?"; also restricted to
+               human proteins (mouse/rat proteins contribute AKT sites but no known-phosphosite negatives)
 
 Methods
   phosnet default   `phosnet train` with benchmarks/akt_quality/default.yaml (the bundled model's recipe)
   seed recipe       the default network, Adam 1e-3, batch 64, 20 epochs, early stopping / LR reduction /
                     best checkpoint on val_auc (mode max), no pretraining, no class weighting, one model
   bundled model     phosnet/pretrained/akt-default.keras as shipped (should match "phosnet default")
-  Kinase Library    AKT1, AKT2, AKT3 log2 site scores (kinase-library 1.8.0, own venv) and their maximum
+  Kinase Library    AKT1, AKT2, AKT3 log2 site scores (kinase-library 1.8.0, own venv), their maximum, and
+                    the maximum of their percentiles in the library's human phosphoproteome
 
 Thresholds for MCC are set on validation (95% specificity) and applied to test, for every method alike.
 Nothing is chosen on the test split here: the recipes are fixed before this script runs.
@@ -87,6 +89,7 @@ def kl_scores(table: pd.DataFrame) -> pd.DataFrame:
            HERE / "runs" / "kl.log")
         kl = pd.read_csv(tmp_out, sep="\t", dtype={"protein_id": str})
     cols = ["protein_id", "position", *[f"kl_{k}" for k in KINASES]]
+    cols += [f"kl_{k}_pct" for k in KINASES if f"kl_{k}_pct" in kl.columns]
     merged = table[["protein_id", "position"]].merge(kl[cols], on=["protein_id", "position"], how="left")
     if merged[cols[2:]].isna().any().any():
         sys.exit("Kinase Library scores are missing for some rows")
@@ -152,12 +155,17 @@ def main(argv: list[str] | None = None) -> int:
     for k in KINASES:
         scores[f"KL {k}"] = kl[f"kl_{k}"].to_numpy()
     scores["KL max(AKT1-3)"] = kl[[f"kl_{k}" for k in KINASES]].max(axis=1).to_numpy()
+    if all(f"kl_{k}_pct" in kl.columns for k in KINASES):  # the library's proteome percentiles
+        scores["KL max percentile(AKT1-3)"] = kl[[f"kl_{k}_pct" for k in KINASES]].max(axis=1).to_numpy()
 
     known = pd.read_csv(DATA / "human_phosphosites.tsv", sep="\t", dtype={"accession": str})
     known_set = set(zip(known["accession"], known["position"], strict=True))
     table["known_phosphosite"] = [(p, q) in known_set for p, q in zip(table.protein_id, table.position, strict=True)]
-    views = {"all S/T": np.ones(len(table), bool),
-             "phosphosites": (table["label"] == 1).to_numpy() | table["known_phosphosite"].to_numpy()}
+    organism = pd.read_csv(DATA / "clusters.tsv", sep="\t", dtype=str).set_index("protein_id")["organism"]
+    human = (table["protein_id"].map(organism) == "human").to_numpy()
+    phospho = (table["label"] == 1).to_numpy() | table["known_phosphosite"].to_numpy()
+    views = {"all S/T": np.ones(len(table), bool), "phosphosites": phospho,
+             "phosphosites, human proteins": phospho & human}
 
     results: dict = {}
     sections = []
@@ -174,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
             sections.append(f"### {split}, {view} ({int(mask.sum())} sites, {int(y.sum())} AKT sites)\n\n"
                             + fmt_table(rows))
             curves = {m: (y, s[mask]) for m, s in scores.items() if m not in {"KL AKT1", "KL AKT3"}}
-            tag = "all" if view == "all S/T" else "phospho"
+            tag = {"all S/T": "all", "phosphosites": "phospho"}.get(view, "phospho_human")
             plot_curves(curves, HERE / "figures", prefix=f"{split}_{tag}_", title=f"({split}, {view})")
 
     cpu = next((line.split(":", 1)[1].strip() for line in subprocess.run(
