@@ -69,6 +69,10 @@ class Recipe:
     pretrain_shared              True         pretrain once and fine-tune every member from it (faster);
                                               False: each member pretrains with its own seed
     pretrain_positive_weight     1.0          loss weight of a positive while pretraining
+    hard_negatives               None         table of known phosphosites (TSV/.gz with ``accession``
+                                              or ``protein_id``, and ``position``): training negatives
+                                              listed there are *hard negatives* (other kinases' sites)
+    hard_negative_weight         1.0          loss weight of a hard negative in the AKT stage
     ===========================  ===========  =======================================================
 
     With ``pretrain`` set, ``model.learning_rate`` is the fine-tuning learning rate.
@@ -88,6 +92,8 @@ class Recipe:
     pretrain_validation: float = 0.05
     pretrain_shared: bool = True
     pretrain_positive_weight: float = 1.0
+    hard_negatives: str | None = None
+    hard_negative_weight: float = 1.0
 
     @classmethod
     def from_dict(cls, values: dict[str, Any] | None) -> Recipe:
@@ -106,6 +112,10 @@ class Recipe:
             raise InputError(str(exc)) from None
         if recipe.ensemble < 1:
             raise InputError("ensemble must be at least 1")
+        if recipe.hard_negative_weight != 1.0 and not recipe.hard_negatives:
+            raise InputError("hard_negative_weight needs a hard_negatives table")
+        if recipe.hard_negative_weight < 0 or recipe.positive_weight < 0:
+            raise InputError("loss weights must not be negative")
         return recipe
 
     def to_dict(self) -> dict[str, Any]:
@@ -156,6 +166,35 @@ def _compile(model: Any, learning_rate: float) -> None:
         loss="binary_crossentropy",
         metrics=[k.metrics.AUC(name="auc"), k.metrics.AUC(curve="PR", name="pr_auc")],
     )
+
+
+def read_site_set(path: str | os.PathLike) -> set[tuple[str, int]]:
+    """``(protein, position)`` pairs of a site table with ``accession`` (or ``protein_id``) and ``position``."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    table = pd.read_csv(path, sep="\t", dtype=str)
+    column = "accession" if "accession" in table.columns else "protein_id"
+    if column not in table.columns or "position" not in table.columns:
+        raise InputError(f"{path}: needs columns accession (or protein_id) and position")
+    return set(zip(table[column], table["position"].astype(int), strict=True))
+
+
+def sample_weights(table: pd.DataFrame, recipe: Recipe) -> np.ndarray | None:
+    """Per-site loss weights of a window table (``protein_id, position, label``) under ``recipe``: positives
+    weigh ``positive_weight``, negatives in ``hard_negatives`` weigh ``hard_negative_weight``, others 1.
+    ``None`` when every weight would be 1."""
+    if recipe.positive_weight == 1.0 and (not recipe.hard_negatives or recipe.hard_negative_weight == 1.0):
+        return None
+    labels = table["label"].to_numpy()
+    weights = np.ones(len(table), dtype=np.float32)
+    weights[labels == 1] = recipe.positive_weight
+    if recipe.hard_negatives and recipe.hard_negative_weight != 1.0:
+        known = read_site_set(recipe.hard_negatives)
+        pairs = zip(table["protein_id"], table["position"], strict=True)
+        hard = np.array([(str(p), int(q)) in known for p, q in pairs], dtype=bool)
+        weights[(labels == 0) & hard] = recipe.hard_negative_weight
+    return weights
 
 
 def _finished(stage_dir: Path) -> bool:
@@ -242,17 +281,32 @@ def _train_member(
 
     train_part, val_part = data.subset("train"), data.subset("validation")
     weights = {0: 1.0, 1: float(recipe.positive_weight)} if recipe.positive_weight != 1.0 else None
+    train_data: Any = (train_part.inputs(encoding), train_part.labels)
+    if recipe.hard_negatives and recipe.hard_negative_weight != 1.0:
+        # Per-site weights: a shuffled tf.data pipeline of (x, y, weight) batches (positive_weight included).
+        from phosnet._tf import tensorflow
+
+        tf = tensorflow()
+        per_site = sample_weights(train_part.table, recipe)
+        logger.info("member %d: %d hard negatives weigh %g", member,
+                    int((per_site == recipe.hard_negative_weight).sum()), recipe.hard_negative_weight)
+        train_data = (tf.data.Dataset.from_tensor_slices((*train_data, per_site))
+                      .shuffle(len(per_site), seed=seed, reshuffle_each_iteration=True)
+                      .batch(recipe.batch_size).prefetch(2))
+        weights = None
     logger.info("member %d: training on %d windows (%d positives)", member, len(train_part),
                 int(train_part.labels.sum()))
-    result = train_model(
-        model,
-        (train_part.inputs(encoding), train_part.labels),
-        (val_part.inputs(encoding), val_part.labels),
-        run_dir=finetune_dir, epochs=recipe.epochs, batch_size=recipe.batch_size, patience=recipe.patience,
-        lr_patience=recipe.lr_patience, class_weight=weights, seed=seed,
-        config={"stage": "finetune", "recipe": recipe.to_dict()}, metadata={"member": member},
-        resume=resume and (finetune_dir / "state.json").exists(), verbose=verbose,
-    )
+    with warnings.catch_warnings():  # Keras warns that fit's default shuffle=True does not apply to datasets
+        warnings.filterwarnings("ignore", message=".*shuffle=True.*")
+        result = train_model(
+            model,
+            train_data,
+            (val_part.inputs(encoding), val_part.labels),
+            run_dir=finetune_dir, epochs=recipe.epochs, batch_size=recipe.batch_size, patience=recipe.patience,
+            lr_patience=recipe.lr_patience, class_weight=weights, seed=seed,
+            config={"stage": "finetune", "recipe": recipe.to_dict()}, metadata={"member": member},
+            resume=resume and (finetune_dir / "state.json").exists(), verbose=verbose,
+        )
     return result.model
 
 

@@ -126,3 +126,29 @@ def test_recipe_rejects_unknown_settings():
         Recipe.from_dict({"epoch": 3})
     with pytest.raises(InputError, match="unknown sequence-model setting"):
         Recipe.from_dict({"model": {"filters": 3}})
+
+
+def test_hard_negatives_are_weighted(tmp_path):
+    """Negatives listed in ``hard_negatives`` (known phosphosites of other kinases) get ``hard_negative_weight``;
+    positives keep ``positive_weight``; training with per-site weights runs and is recorded in the recipe."""
+    from phosnet.akt import sample_weights
+
+    table = labelled_windows(SITES, PROTEINS).subset("train").table
+    negatives = table[table["label"] == 0]
+    hard = negatives.iloc[::3]
+    listed = tmp_path / "known.tsv"
+    hard.rename(columns={"protein_id": "accession"})[["accession", "position"]].to_csv(listed, sep="\t", index=False)
+    recipe = Recipe.from_dict({"hard_negatives": str(listed), "hard_negative_weight": 4.0, "positive_weight": 2.0})
+    weights = sample_weights(table, recipe)
+    labels = table["label"].to_numpy()
+    is_hard = table.index.isin(hard.index)
+    assert np.all(weights[is_hard] == 4.0) and np.all(weights[labels == 1] == 2.0)
+    assert np.all(weights[(labels == 0) & ~is_hard] == 1.0)
+    assert sample_weights(table, Recipe()) is None
+    with pytest.raises(InputError, match="needs a hard_negatives table"):
+        Recipe.from_dict({"hard_negative_weight": 3.0})
+
+    result = train(SITES, PROTEINS, out_dir=tmp_path / "hard", seed=0,
+                   config={**SMALL, "epochs": 1, "hard_negatives": str(listed), "hard_negative_weight": 4.0})
+    assert result.metadata["recipe"]["hard_negative_weight"] == 4.0
+    assert (tmp_path / "hard" / "model.keras").exists()
