@@ -18,6 +18,11 @@ N_CHUNKS = config["scan"]["chunks"]
 CHUNKS = [f"{i:04d}" for i in range(1, N_CHUNKS + 1)]
 SCAN_FORMAT = config["scan"]["format"]
 
+# phosnet is run from the checkout this workflow lives in (its dependencies come from the active environment,
+# or from envs/phosnet.yaml with --sdm conda), so a conda deployment needs no PyPI release of phosnet.
+PHOSNET_ROOT = os.path.abspath(os.path.join(workflow.basedir, ".."))
+PHOSNET = f"PYTHONPATH={shlex.quote(PHOSNET_ROOT)}${{PYTHONPATH:+:$PYTHONPATH}} python -m phosnet"
+
 
 wildcard_constraints:
     proteome="|".join(map(re.escape, PROTEOMES)) or "(?!)",

@@ -31,6 +31,7 @@ rule scan_chunk:
     log:
         "logs/scan/{proteome}/{chunk}.log",
     params:
+        phosnet=PHOSNET,
         options=scan_options(),
     threads: job_resources("scan", "threads")
     resources:
@@ -42,7 +43,7 @@ rule scan_chunk:
         # A chunk can be empty (fewer records than chunks): then there is nothing to scan.
         "if [ -s {input.fasta:q} ]; then"
         " TF_NUM_INTRAOP_THREADS={threads} TF_NUM_INTEROP_THREADS=1 OMP_NUM_THREADS={threads}"
-        " phosnet -q scan {input.fasta:q} -o {output.table:q} {params.options} 2> {log:q};"
+        " {params.phosnet} -q scan {input.fasta:q} -o {output.table:q} {params.options} 2> {log:q};"
         " else : > {output.table:q}; echo 'empty chunk: nothing to scan' > {log:q}; fi"
 
 

@@ -16,6 +16,7 @@ rule train_model:
     log:
         "logs/train/{run}.log",
     params:
+        phosnet=PHOSNET,
         out_dir=lambda wildcards, output: os.path.dirname(output.model),
         extra=lambda wildcards: training_run(wildcards).get("extra", ""),
     threads: job_resources("train", "threads")
@@ -26,7 +27,7 @@ rule train_model:
         "../envs/phosnet.yaml"
     shell:
         "TF_NUM_INTRAOP_THREADS={threads} TF_NUM_INTEROP_THREADS=1 OMP_NUM_THREADS={threads}"
-        " phosnet -q train {input.sites:q} {input.proteins:q} --out-dir {params.out_dir:q}"
+        " {params.phosnet} -q train {input.sites:q} {input.proteins:q} --out-dir {params.out_dir:q}"
         " --name {wildcards.run:q} {params.extra}"
         " > {log:q} 2>&1"
 
@@ -42,6 +43,7 @@ rule evaluate_model:
     log:
         "logs/evaluate/{run}.log",
     params:
+        phosnet=PHOSNET,
         extra=lambda wildcards: (training_run(wildcards).get("evaluate") or {}).get("extra", ""),
     threads: job_resources("evaluate", "threads")
     resources:
@@ -51,5 +53,5 @@ rule evaluate_model:
         "../envs/phosnet.yaml"
     shell:
         "TF_NUM_INTRAOP_THREADS={threads} TF_NUM_INTEROP_THREADS=1 OMP_NUM_THREADS={threads}"
-        " phosnet -q evaluate {input.model:q} {input.sites:q} {input.proteins:q} --out-dir {output.out_dir:q}"
+        " {params.phosnet} -q evaluate {input.model:q} {input.sites:q} {input.proteins:q} --out-dir {output.out_dir:q}"
         " {params.extra} > {log:q} 2>&1"
