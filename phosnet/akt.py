@@ -4,12 +4,13 @@
 Conv1D + BatchNorm network (:mod:`phosnet.models.sequence`) and fits it with the one training core
 (:func:`phosnet.training.train_model`: early stopping, learning-rate reduction and the best checkpoint on
 ``val_auc`` with ``mode="max"``). A *recipe* (:class:`Recipe`) says how: optional pretraining on general
-phosphosites, class weighting, and an ensemble of seeds averaged into one Keras model. Thresholds at 90/95/99%
-specificity are taken on the validation split, and the run folder gets everything needed to bundle the model.
+phosphosites, class weighting, and an ensemble of seeds combined into one Keras model (scores or weights
+averaged). Thresholds at 90/95/99% specificity are taken on the validation split, and the run folder gets
+everything needed to bundle the model.
 
 Run folder layout::
 
-    model.keras            the final model (the average of the members when ensemble > 1)
+    model.keras            the final model (members' scores or weights averaged when ensemble > 1)
     model.json             metadata in the bundled-model format (window, thresholds, metrics, checksums, ...)
     metadata.json          the same metadata (what phosnet.pretrained.load_model reads in a run folder)
     config.json            the resolved recipe and data options
@@ -60,7 +61,13 @@ class Recipe:
     patience                     8            early-stopping patience (epochs without better val_auc)
     lr_patience                  3            epochs without improvement before the learning rate halves
     positive_weight              1.0          loss weight of a positive site (negatives weigh 1)
-    ensemble                     1            members trained with seeds seed, seed+1, ...; scores averaged
+    ensemble                     1            members trained with seeds seed, seed+1, ...
+    combine                      "average"    how members become one model: "average" (one Keras model
+                                              averaging the members' scores; costs ``ensemble`` x a
+                                              single network to run) or "soup" (one network whose weights
+                                              are the members' mean: a uniform *model soup*, as cheap as one
+                                              member; needs members fine-tuned from one shared pretrained
+                                              network, i.e. ``pretrain`` with ``pretrain_shared``)
     pretrain                     None         ``window, label`` table of general phosphosites (TSV/.gz)
     pretrain_epochs              5            maximum pretraining epochs
     pretrain_batch_size          256          pretraining batch size
@@ -85,6 +92,7 @@ class Recipe:
     lr_patience: int = 3
     positive_weight: float = 1.0
     ensemble: int = 1
+    combine: str = "average"
     pretrain: str | None = None
     pretrain_epochs: int = 5
     pretrain_batch_size: int = 256
@@ -112,6 +120,11 @@ class Recipe:
             raise InputError(str(exc)) from None
         if recipe.ensemble < 1:
             raise InputError("ensemble must be at least 1")
+        if recipe.combine not in {"average", "soup"}:
+            raise InputError(f"combine must be 'average' or 'soup', got {recipe.combine!r}")
+        if recipe.combine == "soup" and recipe.ensemble > 1 and not (recipe.pretrain and recipe.pretrain_shared):
+            raise InputError("combine: soup averages weights, which is only meaningful for members fine-tuned from "
+                             "one shared pretrained network: set pretrain (and pretrain_shared: true)")
         if recipe.hard_negative_weight != 1.0 and not recipe.hard_negatives:
             raise InputError("hard_negative_weight needs a hard_negatives table")
         if recipe.hard_negative_weight < 0 or recipe.positive_weight < 0:
@@ -328,11 +341,33 @@ def average_models(members: list[Any], name: str = "phosnet_ensemble") -> Any:
     return k.Model(inputs, score, name=name)
 
 
+def soup_models(members: list[Any]) -> Any:
+    """One network whose every weight (BatchNorm statistics included) is the mean of ``members``' weights.
+
+    A uniform *model soup* (Wortsman et al., 2022): members fine-tuned from one pretrained network stay in one
+    basin of the loss, so their weight average scores about as well as their score average while costing one
+    network to run. ``members`` must share one architecture. A single member is returned as is.
+    """
+    from phosnet._tf import keras
+
+    if len(members) == 1:
+        return members[0]
+    shapes = [[w.shape for w in m.get_weights()] for m in members]
+    if any(s != shapes[0] for s in shapes):
+        raise ValueError("a model soup needs members of one architecture")
+    soup = keras().models.clone_model(members[0])
+    weights = [m.get_weights() for m in members]
+    soup.set_weights([np.mean([w[j] for w in weights], axis=0) for j in range(len(weights[0]))])
+    return soup
+
+
 def inference_copy(model: Any) -> Any:
     """The same network and weights without optimizer state (what a bundled ``.keras`` file should hold)."""
     from phosnet._tf import keras
 
-    copy = keras().models.clone_model(model)
+    # from_config, not clone_model: Keras 3's clone keeps the compile state, and the optimizer's slots would
+    # triple the file.
+    copy = keras().Model.from_config(model.get_config())
     copy.set_weights(model.get_weights())
     return copy
 
@@ -463,7 +498,7 @@ def train(
         members.append(_train_member(i, seed + i, recipe, data, pretrain_data, run_dir / "members" / f"member-{i}",
                                      model_config, resume, verbose))
     set_seed(seed)
-    model = inference_copy(average_models(members))
+    model = inference_copy(soup_models(members) if recipe.combine == "soup" else average_models(members))
     _collect_history(run_dir)
 
     scored = []
@@ -493,6 +528,7 @@ def train(
         "name": name,
         "description": description or (
             f"AKT (PKB) S/T site model: Conv1D+BatchNorm, {recipe.ensemble} member(s)"
+            + (" (weight-averaged: one network)" if recipe.combine == "soup" and recipe.ensemble > 1 else "")
             + (f", pretrained on {Path(recipe.pretrain).name}" if recipe.pretrain else "")
         ),
         "window": 2 * flank + 1,
@@ -599,5 +635,5 @@ def evaluate(
 
 __all__ = [
     "EvaluationResult", "Recipe", "TrainResult", "average_models", "evaluate", "inference_copy", "predict_windows",
-    "train",
+    "soup_models", "train",
 ]

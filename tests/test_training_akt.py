@@ -112,6 +112,31 @@ def test_ensemble_with_pretraining_saves_one_loadable_model(tmp_path):
     assert result.metadata["recipe"]["ensemble"] == 2
 
 
+def test_soup_is_one_network_with_the_members_mean_weights(tmp_path):
+    from phosnet._tf import keras
+
+    out = tmp_path / "soup"
+    recipe = {**SMALL, "epochs": 1, "pretrain_epochs": 1, "combine": "soup"}
+    result = train(SITES, PROTEINS, out_dir=out, config=recipe, ensemble=2, pretrain=DATA / "pretrain.tsv", seed=0)
+    members = [keras().models.load_model(out / "members" / f"member-{i}" / "finetune" / "model.keras")
+               for i in range(2)]
+    reloaded = keras().models.load_model(out / "model.keras")
+    assert len(reloaded.layers) == len(members[0].layers)  # one network, not a wrapper of two
+    assert not reloaded.compiled  # saved for inference: no optimizer state in the file
+    member_weights = [m.get_weights() for m in members]
+    assert not np.allclose(member_weights[0][0], member_weights[1][0])  # the seeds did diverge
+    for j, weight in enumerate(reloaded.get_weights()):
+        np.testing.assert_allclose(weight, (member_weights[0][j] + member_weights[1][j]) / 2, rtol=1e-6, atol=1e-7)
+    assert "weight-averaged" in result.metadata["description"]
+
+
+def test_soup_needs_a_shared_pretrained_start():
+    with pytest.raises(InputError, match="shared pretrained"):
+        Recipe.from_dict({"ensemble": 3, "combine": "soup"})
+    with pytest.raises(InputError, match="combine must be"):
+        Recipe.from_dict({"combine": "median"})
+
+
 def test_evaluate_a_run_folder(run, tmp_path):
     result = evaluate(run.run_dir, SITES, PROTEINS, out_dir=tmp_path / "eval")
     assert result.metrics["n"] == 87

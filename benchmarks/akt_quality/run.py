@@ -151,6 +151,14 @@ def main(argv: list[str] | None = None) -> int:
         scores[method] = predict_windows(load_model(run).keras_model, data.index)
     bundled = load_model("akt-default")
     scores["bundled akt-default"] = predict_windows(bundled.keras_model, data.index)
+    members = sorted((default_run / "members").glob("member-*/finetune/model.keras"))
+    if len(members) > 1:  # the default run's members one by one and score-averaged (what the soup replaces)
+        from phosnet._tf import keras
+
+        member_scores = [predict_windows(keras().models.load_model(m), data.index) for m in members]
+        scores[f"{len(members)}-network score average (same members)"] = np.mean(member_scores, axis=0)
+        for i, s in enumerate(member_scores):
+            scores[f"member {i} alone"] = s
     kl = kl_scores(table)
     for k in KINASES:
         scores[f"KL {k}"] = kl[f"kl_{k}"].to_numpy()
@@ -181,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
             results[f"{view} / {split}"] = rows
             sections.append(f"### {split}, {view} ({int(mask.sum())} sites, {int(y.sum())} AKT sites)\n\n"
                             + fmt_table(rows))
-            curves = {m: (y, s[mask]) for m, s in scores.items() if m not in {"KL AKT1", "KL AKT3"}}
+            curves = {m: (y, s[mask]) for m, s in scores.items()
+                      if m not in {"KL AKT1", "KL AKT3"} and not m.startswith("member ")}
             tag = {"all S/T": "all", "phosphosites": "phospho"}.get(view, "phospho_human")
             plot_curves(curves, HERE / "figures", prefix=f"{split}_{tag}_", title=f"({split}, {view})")
 

@@ -33,7 +33,7 @@ def _summary(metrics: dict[str, Any]) -> str:
               help="Training recipe (YAML or JSON; see phosnet.akt.Recipe). Options below override it.")
 @click.option("--epochs", type=click.IntRange(1), default=None, help="Maximum epochs (recipe default: 20).")
 @click.option("--batch-size", type=click.IntRange(1), default=None, help="Batch size (recipe default: 64).")
-@click.option("--ensemble", type=click.IntRange(1), default=None, help="Members averaged into one model.")
+@click.option("--ensemble", type=click.IntRange(1), default=None, help="Members (seeds) combined into one model.")
 @click.option("--pretrain", type=_EXISTING, default=None,
               help="window,label table of general phosphosites to pretrain on before the AKT sites.")
 @click.option("--seed", type=int, default=0, help="Seed of the first member (member i uses seed + i).")
