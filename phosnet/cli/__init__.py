@@ -1,13 +1,13 @@
 """The ``phosnet`` command: a click group, one module per verb; each verb only parses and calls the API.
 
 Errors the user can fix (:class:`~phosnet.errors.PhosnetError`) become one line on stderr and exit code 1;
-``--debug`` shows the traceback instead. Ctrl-C exits 130; a closed pipe (``| head``) exits quietly.
+``--debug`` shows the traceback instead. Ctrl-C exits 130; a closed pipe (``| head``) stops ``scan``
+quietly with exit code 0.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import sys
 
 import click
@@ -81,11 +81,6 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("phosnet: interrupted", err=True)
         sys.exit(130)
-    except BrokenPipeError:
-        # The reader went away (`| head`): stop quietly, and keep Python from complaining at exit.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(0)
     except PhosnetError as exc:
         if _state["debug"]:
             raise

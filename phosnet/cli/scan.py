@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -133,9 +134,16 @@ def scan(
                 )
             counts["rows_written"] = writer.rows
             handle.flush()
+    except BrokenPipeError:
+        # The reader went away (`| head`): a normal way to stop, not an error. Point stdout at /dev/null so
+        # that Python's flush at exit does not complain, and exit 0 (click would exit 1 on EPIPE).
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):  # stdout without a file descriptor (captured in tests)
+            pass
+        logger.info("output closed by the reader; stopped")
+        raise click.exceptions.Exit(0) from None
     except OSError as exc:
-        if isinstance(exc, BrokenPipeError):
-            raise
         raise PhosnetError(f"{output}: cannot write ({exc.strerror or exc})") from None
     finally:
         progress.close()
