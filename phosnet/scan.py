@@ -422,6 +422,14 @@ def _activation(name: Any) -> Callable[[np.ndarray], np.ndarray]:
             return np.reciprocal(x, out=x)
 
         return sigmoid
+    if name == "elu":  # Keras' default alpha = 1
+
+        def elu(x: np.ndarray) -> np.ndarray:
+            negative = x < 0
+            x[negative] = np.expm1(x[negative])
+            return x
+
+        return elu
     if name == "tanh":
         return lambda x: np.tanh(x, out=x)
     if name == "softmax":

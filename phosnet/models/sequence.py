@@ -5,7 +5,7 @@ Architecture (defaults)::
     input (31, 21) one-hot  |  or (31,) indices -> Embedding(21, embedding_dim)
     Conv1D(64, 3, ReLU, padding) -> BatchNorm -> MaxPool(2)
     Conv1D(128, 5, ReLU, padding) -> BatchNorm -> GlobalMaxPool
-    Dropout(0.5) -> Dense(64, ReLU) -> Dropout(0.5) -> Dense(1, sigmoid)
+    Dropout(0.5) -> Dense(64, ReLU or ELU) -> Dropout(0.5) -> Dense(1, sigmoid)
 
 Compiled with Adam (learning rate 1e-3), binary cross-entropy and ``AUC(name="auc")`` (plus PR-AUC as
 ``pr_auc``).
@@ -26,6 +26,8 @@ pooling             "global    how the second convolution's output is summarised
                     _max"      (position-free: the strongest match anywhere in the window) or
                                "flatten" (keeps where each match is relative to the centre)
 dense_units         64         width of the hidden dense layer
+dense_activation    "relu"     its activation: "relu" or "elu" (never exactly flat, so the strongest
+                               sites do not all share one saturated top score)
 dropout             0.5        dropout rate before and after the dense layer
 l2                  0.0        L2 weight penalty on convolution and dense kernels
 learning_rate       1e-3       Adam learning rate
@@ -56,6 +58,7 @@ class SequenceModelConfig:
     padding: str = "same"
     pooling: str = "global_max"
     dense_units: int = 64
+    dense_activation: str = "relu"
     dropout: float = 0.5
     l2: float = 0.0
     learning_rate: float = 1e-3
@@ -88,6 +91,8 @@ def build_sequence_model(config: SequenceModelConfig | dict[str, Any] | None = N
         raise ValueError(f"window must be a positive odd number, got {config.window}")
     if config.pooling not in {"global_max", "flatten"}:
         raise ValueError("pooling must be 'global_max' or 'flatten'")
+    if config.dense_activation not in {"relu", "elu"}:
+        raise ValueError("dense_activation must be 'relu' or 'elu'")
     if config.input_encoding not in {"onehot", "index"}:
         raise ValueError("input_encoding must be 'onehot' or 'index'")
     k = keras()
@@ -116,7 +121,7 @@ def build_sequence_model(config: SequenceModelConfig | dict[str, Any] | None = N
     else:
         x = layers.Flatten(name="flatten")(x)
     x = layers.Dropout(config.dropout, name="dropout1")(x)
-    x = layers.Dense(config.dense_units, activation="relu", kernel_regularizer=reg, name="dense")(x)
+    x = layers.Dense(config.dense_units, activation=config.dense_activation, kernel_regularizer=reg, name="dense")(x)
     x = layers.Dropout(config.dropout, name="dropout2")(x)
     outputs = layers.Dense(1, activation="sigmoid", name="score")(x)
     model = k.Model(inputs, outputs, name="phosnet_conv1d")
