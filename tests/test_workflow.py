@@ -133,6 +133,19 @@ def test_gather_writes_header_once_and_skips_empty_chunks(tmp_path):
     assert not (tmp_path / "bad.tsv").exists()
 
 
+def test_gathered_gff3_chunks_equal_one_gff3_scan(tmp_path, model_option):
+    split, gather = _load_script("split_fasta"), _load_script("gather_tables")
+    parts = [tmp_path / f"{i}.fasta" for i in range(3)]
+    split.split_fasta(DATA / "proteins.fasta", parts)
+    model_args = ["--model", model_option] if model_option else []
+    for source in (*parts, DATA / "proteins.fasta"):
+        _check(_phosnet(tmp_path, "scan", str(source), "-o", f"{Path(source).stem}.gff3", *model_args))
+    whole = (tmp_path / "proteins.gff3").read_text()
+    assert gather.gather_tables([tmp_path / f"{i}.gff3" for i in range(3)], tmp_path / "all.gff3") == 181
+    assert (tmp_path / "all.gff3").read_text() == whole
+    assert whole.startswith("##gff-version 3\n") and whole.count("##gff-version") == 1
+
+
 # --- snakemake ------------------------------------------------------------------------------------------
 
 

@@ -1,4 +1,7 @@
-"""Concatenate per-chunk ``phosnet scan`` tables (TSV or CSV) into one, with the header line once.
+"""Concatenate per-chunk ``phosnet scan`` tables (TSV, CSV or GFF3) into one, with the header line once.
+
+The header line is the column names for TSV/CSV and the ``##gff-version 3`` directive for GFF3 (phosnet's
+GFF3 has no other directives), so the same rule gathers all three.
 
 Chunks are read in the order given, so the rows come out in the order of the original FASTA file. An empty
 chunk file (a chunk that received no records) is skipped; every non-empty chunk must start with the same
