@@ -430,6 +430,13 @@ def _activation(name: Any) -> Callable[[np.ndarray], np.ndarray]:
             return x
 
         return elu
+    if name == "leaky_relu":  # Keras' default negative_slope = 0.2 (the string form cannot set another)
+
+        def leaky_relu(x: np.ndarray) -> np.ndarray:
+            x[x < 0] *= 0.2
+            return x
+
+        return leaky_relu
     if name == "tanh":
         return lambda x: np.tanh(x, out=x)
     if name == "softmax":

@@ -165,6 +165,7 @@ def keras_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     members = [build_sequence_model(small, padding=pad) for pad in ("same", "valid")]
     members.append(build_sequence_model(small, pooling="flatten"))  # position-aware head, as the bundled model
     members.append(build_sequence_model(small, pooling="flatten", dense_activation="elu"))
+    members.append(build_sequence_model(small, dense_activation="leaky_relu"))
     for seed, member in enumerate(members, start=2):
         _randomize(member, seed)
         member.name = f"member{seed}"

@@ -5,7 +5,7 @@ Architecture (defaults)::
     input (31, 21) one-hot  |  or (31,) indices -> Embedding(21, embedding_dim)
     Conv1D(64, 3, ReLU, padding) -> BatchNorm -> MaxPool(2)
     Conv1D(128, 5, ReLU, padding) -> BatchNorm -> GlobalMaxPool
-    Dropout(0.5) -> Dense(64, ReLU or ELU) -> Dropout(0.5) -> Dense(1, sigmoid)
+    Dropout(0.5) -> Dense(64, ReLU [ELU, leaky ReLU]) -> Dropout(0.5) -> Dense(1, sigmoid)
 
 Compiled with Adam (learning rate 1e-3), binary cross-entropy and ``AUC(name="auc")`` (plus PR-AUC as
 ``pr_auc``).
@@ -26,8 +26,9 @@ pooling             "global    how the second convolution's output is summarised
                     _max"      (position-free: the strongest match anywhere in the window) or
                                "flatten" (keeps where each match is relative to the centre)
 dense_units         64         width of the hidden dense layer
-dense_activation    "relu"     its activation: "relu" or "elu" (never exactly flat, so the strongest
-                               sites do not all share one saturated top score)
+dense_activation    "relu"     its activation: "relu", "elu" or "leaky_relu" (slope 0.2 below 0); the
+                               last two are never flat, so the strongest sites do not all share one
+                               saturated top score
 dropout             0.5        dropout rate before and after the dense layer
 l2                  0.0        L2 weight penalty on convolution and dense kernels
 learning_rate       1e-3       Adam learning rate
@@ -91,8 +92,8 @@ def build_sequence_model(config: SequenceModelConfig | dict[str, Any] | None = N
         raise ValueError(f"window must be a positive odd number, got {config.window}")
     if config.pooling not in {"global_max", "flatten"}:
         raise ValueError("pooling must be 'global_max' or 'flatten'")
-    if config.dense_activation not in {"relu", "elu"}:
-        raise ValueError("dense_activation must be 'relu' or 'elu'")
+    if config.dense_activation not in {"relu", "elu", "leaky_relu"}:
+        raise ValueError("dense_activation must be 'relu', 'elu' or 'leaky_relu'")
     if config.input_encoding not in {"onehot", "index"}:
         raise ValueError("input_encoding must be 'onehot' or 'index'")
     k = keras()
