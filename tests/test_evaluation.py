@@ -10,6 +10,7 @@ from phosnet.evaluation import (
     apply_thresholds,
     binary_metrics,
     confusion_at,
+    paired_bootstrap,
     plot_curves,
     threshold_at_specificity,
 )
@@ -86,3 +87,34 @@ def test_plots_are_written(tmp_path, example):
     paths = plot_curves({"a": (labels, scores), "b": (labels, -scores)}, tmp_path, prefix="test_")
     for path in paths.values():
         assert path.exists() and path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_paired_bootstrap_separates_a_clear_win_from_a_tie(example):
+    labels, scores = example
+    rng = np.random.default_rng(7)
+    noisy = scores + rng.normal(scale=2.0, size=scores.size)  # a much worse scorer
+    win = paired_bootstrap(labels, scores, noisy, n_boot=300, seed=1)
+    assert win["roc_auc"]["difference"] == pytest.approx(roc_auc_score(labels, scores) - roc_auc_score(labels, noisy))
+    assert 0 < win["roc_auc"]["ci_low"] <= win["roc_auc"]["difference"] <= win["roc_auc"]["ci_high"]
+    assert win["roc_auc"]["p_a_not_better"] < 0.01 and win["pr_auc"]["ci_low"] > 0
+    tie = paired_bootstrap(labels, scores, scores, n_boot=50)  # identical scorers: exactly zero everywhere
+    assert tie["roc_auc"]["ci_low"] == tie["roc_auc"]["ci_high"] == 0.0 and tie["roc_auc"]["p_a_not_better"] == 1.0
+    swapped = paired_bootstrap(labels, noisy, scores, n_boot=300, seed=1)
+    assert swapped["roc_auc"]["ci_high"] < 0 and swapped["roc_auc"]["p_a_not_better"] > 0.99
+
+
+def test_paired_bootstrap_resamples_whole_groups(example):
+    """Ten copies of every site: resampled site by site they fake precision; as groups they do not."""
+    labels, scores = example
+    noisy = scores + np.random.default_rng(7).normal(scale=1.0, size=scores.size)
+    original = paired_bootstrap(labels, scores, noisy, n_boot=200, seed=2)
+    copies = np.repeat(np.arange(labels.size), 10)
+    grouped = paired_bootstrap(labels[copies], scores[copies], noisy[copies], copies, n_boot=200, seed=2)
+    assert grouped["groups"] == labels.size
+    for metric in ("roc_auc", "pr_auc"):  # the same groups are drawn, and ten copies change neither AUC
+        assert grouped[metric] == pytest.approx(original[metric])
+    naive = paired_bootstrap(labels[copies], scores[copies], noisy[copies], n_boot=200, seed=2)
+    width = {name: r["roc_auc"]["ci_high"] - r["roc_auc"]["ci_low"] for name, r in (("g", grouped), ("n", naive))}
+    assert width["n"] < 0.6 * width["g"]
+    with pytest.raises(ValueError, match="differ in length"):
+        paired_bootstrap(labels, scores, scores[:-1])
