@@ -19,6 +19,7 @@ Run folder layout::
     predictions.tsv        validation and test scores, one row per site
     validation_roc.png ... ROC and precision-recall curves per split
     members/member-<i>/{pretrain,finetune}/   the training-core run folders (resume restarts here)
+    distill/               the distillation stage's run folder (combine: distill)
 """
 
 from __future__ import annotations
@@ -64,10 +65,16 @@ class Recipe:
     ensemble                     1            members trained with seeds seed, seed+1, ...
     combine                      "average"    how members become one model: "average" (one Keras model
                                               averaging the members' scores; costs ``ensemble`` x a
-                                              single network to run) or "soup" (one network whose weights
+                                              single network to run), "soup" (one network whose weights
                                               are the members' mean: a uniform *model soup*, as cheap as one
                                               member; needs members fine-tuned from one shared pretrained
-                                              network, i.e. ``pretrain`` with ``pretrain_shared``)
+                                              network, i.e. ``pretrain`` with ``pretrain_shared``) or
+                                              "distill" (the soup, then trained to reproduce the members'
+                                              score average on the training and pretraining windows:
+                                              knowledge distillation; one network)
+    distill_epochs               6            maximum epochs of distillation (best epoch by val_auc)
+    distill_batch_size           256          its batch size
+    distill_learning_rate        3e-4         its Adam learning rate
     pretrain                     None         ``window, label`` table of general phosphosites (TSV/.gz)
     pretrain_epochs              5            maximum pretraining epochs
     pretrain_batch_size          256          pretraining batch size
@@ -93,6 +100,9 @@ class Recipe:
     positive_weight: float = 1.0
     ensemble: int = 1
     combine: str = "average"
+    distill_epochs: int = 6
+    distill_batch_size: int = 256
+    distill_learning_rate: float = 3e-4
     pretrain: str | None = None
     pretrain_epochs: int = 5
     pretrain_batch_size: int = 256
@@ -120,11 +130,11 @@ class Recipe:
             raise InputError(str(exc)) from None
         if recipe.ensemble < 1:
             raise InputError("ensemble must be at least 1")
-        if recipe.combine not in {"average", "soup"}:
-            raise InputError(f"combine must be 'average' or 'soup', got {recipe.combine!r}")
-        if recipe.combine == "soup" and recipe.ensemble > 1 and not (recipe.pretrain and recipe.pretrain_shared):
-            raise InputError("combine: soup averages weights, which is only meaningful for members fine-tuned from "
-                             "one shared pretrained network: set pretrain (and pretrain_shared: true)")
+        if recipe.combine not in {"average", "soup", "distill"}:
+            raise InputError(f"combine must be 'average', 'soup' or 'distill', got {recipe.combine!r}")
+        if recipe.combine != "average" and recipe.ensemble > 1 and not (recipe.pretrain and recipe.pretrain_shared):
+            raise InputError(f"combine: {recipe.combine} averages weights, which is only meaningful for members "
+                             "fine-tuned from one shared pretrained network: set pretrain (and pretrain_shared: true)")
         if recipe.hard_negative_weight != 1.0 and not recipe.hard_negatives:
             raise InputError("hard_negative_weight needs a hard_negatives table")
         if recipe.hard_negative_weight < 0 or recipe.positive_weight < 0:
@@ -361,6 +371,46 @@ def soup_models(members: list[Any]) -> Any:
     return soup
 
 
+def _distill(
+    members: list[Any], recipe: Recipe, data: LabelledWindows, pretrain_data: tuple | None, stage_dir: Path,
+    encoding: str, seed: int, resume: bool, verbose: int,
+) -> Any:
+    """Knowledge distillation: the members' weight soup, trained to reproduce their score average.
+
+    Targets are the teacher's (score average's) scores on the training-split windows and, when the recipe
+    pretrains, the pretraining windows (no labels used; validation/test proteins and their homologs are not
+    among them). Soft targets with binary cross-entropy; the best epoch by ``val_auc`` on the labelled
+    validation split is kept, as in every other stage (the stage's training-set ``auc``/``pr_auc`` columns
+    compare scores with soft targets and mean nothing). Returns the distilled network.
+    """
+    from phosnet._tf import keras
+    from phosnet.training import MODEL_FILE, set_seed, train_model
+
+    if _finished(stage_dir):
+        return keras().models.load_model(stage_dir / MODEL_FILE)
+    windows = data.subset("train").index
+    if pretrain_data is not None:
+        windows = np.concatenate([windows, pretrain_data[0]])
+    teacher = average_models(members)
+    targets = predict_windows(teacher, windows, encoding, batch_size=8192).astype(np.float32)
+    set_seed(seed)
+    student = inference_copy(soup_models(members))
+    _compile(student, recipe.distill_learning_rate)
+    val_part = data.subset("validation")
+    logger.info("distilling %d networks into one on %d windows", len(members), len(windows))
+    with warnings.catch_warnings():  # Keras warns that fit's default shuffle=True does not apply to datasets
+        warnings.filterwarnings("ignore", message=".*shuffle=True.*")
+        result = train_model(
+            student,
+            _index_dataset(windows, targets, recipe.distill_batch_size, encoding, seed),
+            (val_part.inputs(encoding), val_part.labels),
+            run_dir=stage_dir, epochs=recipe.distill_epochs, patience=3, lr_patience=2, seed=seed,
+            config={"stage": "distill", "recipe": recipe.to_dict()}, metadata={"teacher_members": len(members)},
+            resume=resume and (stage_dir / "state.json").exists(), verbose=verbose,
+        )
+    return result.model
+
+
 def inference_copy(model: Any) -> Any:
     """The same network and weights without optimizer state (what a bundled ``.keras`` file should hold)."""
     from phosnet._tf import keras
@@ -398,6 +448,12 @@ def _collect_history(run_dir: Path) -> None:
         table = pd.read_csv(path, sep="\t")
         table.insert(0, "stage", path.parent.name)
         table.insert(0, "member", int(path.parent.parent.name.split("-")[1]))
+        frames.append(table)
+    distill = run_dir / "distill" / HISTORY_FILE
+    if distill.exists():  # the distillation stage: member -1 (it belongs to no single member)
+        table = pd.read_csv(distill, sep="\t")
+        table.insert(0, "stage", "distill")
+        table.insert(0, "member", -1)
         frames.append(table)
     if frames:
         pd.concat(frames, ignore_index=True).to_csv(run_dir / HISTORY_FILE, sep="\t", index=False)
@@ -498,7 +554,13 @@ def train(
         members.append(_train_member(i, seed + i, recipe, data, pretrain_data, run_dir / "members" / f"member-{i}",
                                      model_config, resume, verbose))
     set_seed(seed)
-    model = inference_copy(soup_models(members) if recipe.combine == "soup" else average_models(members))
+    if recipe.combine == "distill" and len(members) > 1:
+        combined = _distill(members, recipe, data, pretrain_data, run_dir / "distill", encoding, seed, resume, verbose)
+    elif recipe.combine == "soup":
+        combined = soup_models(members)
+    else:
+        combined = average_models(members)
+    model = inference_copy(combined)
     _collect_history(run_dir)
 
     scored = []
@@ -528,7 +590,8 @@ def train(
         "name": name,
         "description": description or (
             f"AKT (PKB) S/T site model: Conv1D+BatchNorm, {recipe.ensemble} member(s)"
-            + (" (weight-averaged: one network)" if recipe.combine == "soup" and recipe.ensemble > 1 else "")
+            + ({"soup": " (weight-averaged: one network)", "distill": " (distilled into one network)"}
+               .get(recipe.combine, "") if recipe.ensemble > 1 else "")
             + (f", pretrained on {Path(recipe.pretrain).name}" if recipe.pretrain else "")
         ),
         "window": 2 * flank + 1,

@@ -130,9 +130,34 @@ def test_soup_is_one_network_with_the_members_mean_weights(tmp_path):
     assert "weight-averaged" in result.metadata["description"]
 
 
+def test_distill_trains_one_network_towards_the_members_score_average(tmp_path):
+    import pandas as pd
+
+    from phosnet._tf import keras
+
+    out = tmp_path / "distill"
+    recipe = {**SMALL, "epochs": 1, "pretrain_epochs": 1, "combine": "distill", "distill_epochs": 2}
+    result = train(SITES, PROTEINS, out_dir=out, config=recipe, ensemble=2, pretrain=DATA / "pretrain.tsv", seed=0)
+    members = [keras().models.load_model(out / "members" / f"member-{i}" / "finetune" / "model.keras")
+               for i in range(2)]
+    reloaded = keras().models.load_model(out / "model.keras")
+    assert len(reloaded.layers) == len(members[0].layers) and not reloaded.compiled
+    distilled = keras().models.load_model(out / "distill" / "model.keras")
+    data = labelled_windows(SITES, PROTEINS)
+    np.testing.assert_allclose(predict_windows(reloaded, data.index), predict_windows(distilled, data.index),
+                               rtol=1e-5, atol=1e-6)
+    soup_weights = [(a + b) / 2 for a, b in zip(members[0].get_weights(), members[1].get_weights(), strict=True)]
+    assert not np.allclose(reloaded.get_weights()[0], soup_weights[0])  # trained on from the soup
+    history = pd.read_csv(out / "history.tsv", sep="\t")
+    assert set(history["stage"]) == {"pretrain", "finetune", "distill"}
+    assert "distilled" in result.metadata["description"]
+
+
 def test_soup_needs_a_shared_pretrained_start():
     with pytest.raises(InputError, match="shared pretrained"):
         Recipe.from_dict({"ensemble": 3, "combine": "soup"})
+    with pytest.raises(InputError, match="shared pretrained"):
+        Recipe.from_dict({"ensemble": 3, "combine": "distill", "pretrain": "x.tsv", "pretrain_shared": False})
     with pytest.raises(InputError, match="combine must be"):
         Recipe.from_dict({"combine": "median"})
 
