@@ -244,7 +244,7 @@ def _index_dataset(index: np.ndarray, labels: np.ndarray, batch_size: int, encod
 
 def _pretrain(
     member: int, seed: int, recipe: Recipe, pretrain_data: tuple, pre_dir: Path, model_config: dict[str, Any],
-    resume: bool, verbose: int,
+    resume: bool, verbose: int, progress: bool = False,
 ) -> Any:
     """The pretraining stage (reused when ``pre_dir`` holds a finished run); returns the pretrained model."""
     from phosnet._tf import keras
@@ -272,14 +272,15 @@ def _pretrain(
             class_weight={0: 1.0, 1: float(recipe.pretrain_positive_weight)}
             if recipe.pretrain_positive_weight != 1.0 else None,
             config={"stage": "pretrain", "recipe": recipe.to_dict()}, metadata={"member": member},
-            resume=resume and (pre_dir / "state.json").exists(), verbose=verbose,
+            resume=resume and (pre_dir / "state.json").exists(), verbose=verbose, progress=progress,
+            label=f"member {member}: pretraining",
         )
     return result.model
 
 
 def _train_member(
     member: int, seed: int, recipe: Recipe, data: LabelledWindows, pretrain_data: tuple | None,
-    member_dir: Path, model_config: dict[str, Any], resume: bool, verbose: int,
+    member_dir: Path, model_config: dict[str, Any], resume: bool, verbose: int, progress: bool = False,
 ) -> Any:
     """Train one ensemble member (pretraining, then the AKT stage); returns the best Keras model."""
     from phosnet._tf import keras
@@ -295,7 +296,7 @@ def _train_member(
 
     if pretrain_data is not None:
         pre_dir = (member_dir.parent / "member-0" if recipe.pretrain_shared else member_dir) / "pretrain"
-        model = _pretrain(member, seed, recipe, pretrain_data, pre_dir, model_config, resume, verbose)
+        model = _pretrain(member, seed, recipe, pretrain_data, pre_dir, model_config, resume, verbose, progress)
         set_seed(seed)
         _compile(model, float(model_config.get("learning_rate", 1e-3)))
     else:
@@ -328,7 +329,8 @@ def _train_member(
             run_dir=finetune_dir, epochs=recipe.epochs, batch_size=recipe.batch_size, patience=recipe.patience,
             lr_patience=recipe.lr_patience, class_weight=weights, seed=seed,
             config={"stage": "finetune", "recipe": recipe.to_dict()}, metadata={"member": member},
-            resume=resume and (finetune_dir / "state.json").exists(), verbose=verbose,
+            resume=resume and (finetune_dir / "state.json").exists(), verbose=verbose, progress=progress,
+            label=f"member {member}: fine-tuning",
         )
     return result.model
 
@@ -373,7 +375,7 @@ def soup_models(members: list[Any]) -> Any:
 
 def _distill(
     members: list[Any], recipe: Recipe, data: LabelledWindows, pretrain_data: tuple | None, stage_dir: Path,
-    encoding: str, seed: int, resume: bool, verbose: int,
+    encoding: str, seed: int, resume: bool, verbose: int, progress: bool = False,
 ) -> Any:
     """Knowledge distillation: the members' weight soup, trained to reproduce their score average.
 
@@ -406,7 +408,8 @@ def _distill(
             (val_part.inputs(encoding), val_part.labels),
             run_dir=stage_dir, epochs=recipe.distill_epochs, patience=3, lr_patience=2, seed=seed,
             config={"stage": "distill", "recipe": recipe.to_dict()}, metadata={"teacher_members": len(members)},
-            resume=resume and (stage_dir / "state.json").exists(), verbose=verbose,
+            resume=resume and (stage_dir / "state.json").exists(), verbose=verbose, progress=progress,
+            label="distillation",
         )
     return result.model
 
@@ -481,6 +484,7 @@ def train(
     description: str | None = None,
     command: str | None = None,
     verbose: int = 0,
+    progress: bool = False,
 ) -> TrainResult:
     """Train an AKT site model on a site table and proteins; leave a complete run folder in ``out_dir``.
 
@@ -509,8 +513,9 @@ def train(
         Continue an interrupted run in ``out_dir`` (finished members are reused, the running one resumes).
     name, description, command
         Recorded in the metadata (``command`` defaults to this process's command line).
-    verbose
-        Keras progress output (0 = none).
+    verbose, progress
+        Keras' own progress output (on stdout; 0 = none), and a bar over each stage's epochs on stderr
+        when it is a terminal (every epoch is also logged at INFO).
 
     Returns
     -------
@@ -552,10 +557,11 @@ def train(
     members = []
     for i in range(recipe.ensemble):
         members.append(_train_member(i, seed + i, recipe, data, pretrain_data, run_dir / "members" / f"member-{i}",
-                                     model_config, resume, verbose))
+                                     model_config, resume, verbose, progress))
     set_seed(seed)
     if recipe.combine == "distill" and len(members) > 1:
-        combined = _distill(members, recipe, data, pretrain_data, run_dir / "distill", encoding, seed, resume, verbose)
+        combined = _distill(members, recipe, data, pretrain_data, run_dir / "distill", encoding, seed, resume, verbose,
+                            progress)
     elif recipe.combine == "soup":
         combined = soup_models(members)
     else:

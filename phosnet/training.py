@@ -26,6 +26,7 @@ import logging
 import math
 import os
 import platform
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -133,6 +134,45 @@ def _improved(value: float, best: float | None, mode: str) -> bool:
     return best is None or (value > best if mode == "max" else value < best)
 
 
+def _progress_callback(
+    label: str, epochs: int, initial_epoch: int, monitor: str, mode: str, best: float | None, show_bar: bool
+) -> Any:
+    """One log line per epoch (INFO, on stderr via the ``phosnet`` logger) and, with ``show_bar`` and stderr
+    on a terminal, a tqdm bar over the epochs with the monitored value and the best so far."""
+    k = keras()
+
+    class _EpochProgress(k.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.best = best
+            self.bar: Any = None
+
+        def on_train_begin(self, logs=None):
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=epochs, initial=initial_epoch, desc=label, unit=" epoch", leave=False,
+                            file=sys.stderr, dynamic_ncols=True, disable=None if show_bar else True)
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            value = logs.get(monitor)
+            if _improved(value, self.best, mode):
+                self.best = float(value)
+            shown = f"{monitor} {value:.4f}" if value is not None else f"{monitor} -"
+            best_text = f"best {self.best:.4f}" if self.best is not None else "best -"
+            logger.info("%s: epoch %d/%d, loss %.4f, %s (%s)", label, epoch + 1, epochs,
+                        float(logs.get("loss", float("nan"))), shown, best_text)
+            if self.bar is not None:
+                self.bar.set_postfix_str(f"{shown} ({best_text})", refresh=False)
+                self.bar.update(1)
+
+        def on_train_end(self, logs=None):
+            if self.bar is not None:
+                self.bar.close()
+
+    return _EpochProgress()
+
+
 def _callbacks(
     run_dir: Path, monitor: str, mode: str, patience: int, lr_patience: int, lr_factor: float, min_lr: float,
     resume_state: dict[str, Any] | None,
@@ -201,6 +241,8 @@ def train_model(
     resume: bool = False,
     extra_callbacks: Sequence[Any] = (),
     verbose: int = 0,
+    progress: bool = False,
+    label: str | None = None,
 ) -> TrainingResult:
     """Fit a compiled Keras ``model`` and leave a complete run folder in ``run_dir``.
 
@@ -229,6 +271,10 @@ def train_model(
     resume
         Continue an interrupted run from ``last.keras`` and ``state.json`` in ``run_dir`` (the ``model``
         argument is then replaced by the saved one, optimizer state included).
+    verbose, progress, label
+        ``verbose`` is Keras' own output (on stdout; 0 = none). Every epoch is also logged at INFO on the
+        ``phosnet`` logger as ``label`` (default: the run folder's last two parts), and with ``progress`` a
+        bar over the epochs shows on stderr when it is a terminal.
     """
     if mode not in {"max", "min"}:
         raise ValueError("mode must be 'max' or 'min'")
@@ -254,6 +300,9 @@ def train_model(
 
     k.utils.set_random_seed(int(seed) + initial_epoch)
     callbacks = _callbacks(run_dir, monitor, mode, patience, lr_patience, lr_factor, min_lr, resume_state)
+    label = label or "/".join(run_dir.parts[-2:])
+    callbacks.append(_progress_callback(label, epochs, initial_epoch, monitor, mode,
+                                        resume_state.get("best") if resume_state else None, progress))
     callbacks += list(extra_callbacks)
     fit_kwargs: dict[str, Any] = {
         "epochs": epochs, "initial_epoch": initial_epoch, "callbacks": callbacks, "verbose": verbose,

@@ -97,3 +97,26 @@ def test_resume_without_state_is_an_error(tmp_path, data):
     train, val = data
     with pytest.raises(FileNotFoundError, match="nothing to resume"):
         training.train_model(None, train, val, run_dir=tmp_path, epochs=1, resume=True)
+
+
+def test_every_epoch_is_logged_and_the_bar_stays_off_the_stdout(tmp_path, data, capsys):
+    import logging
+
+    train, val = data
+    records: list[str] = []
+    handler = logging.Handler(logging.INFO)
+    handler.emit = lambda record: records.append(record.getMessage())  # type: ignore[method-assign]
+    log = logging.getLogger("phosnet.training")
+    old_level = log.level
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    try:
+        result = training.train_model(_tiny_model(5), train, val, run_dir=tmp_path, epochs=3, batch_size=32,
+                                      progress=True, label="tiny run")
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(old_level)
+    lines = [line for line in records if line.startswith("tiny run: epoch")]
+    assert [line.split(",")[0] for line in lines] == [f"tiny run: epoch {i}/3" for i in (1, 2, 3)]
+    assert f"best {result.best_value:.4f}" in lines[-1]
+    assert capsys.readouterr().out == ""  # progress goes to stderr (and only on a terminal), never to stdout

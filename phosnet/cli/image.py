@@ -62,7 +62,7 @@ def train(ctx: click.Context, dataset: str, data: str | None, model_name: str, o
         learning_rate=learning_rate, schedule="" if schedule == "none" else schedule,
         validation_split=validation_split, patience=patience,
         model_options=options, time_budget=time_budget, n_train=n_train, seed=seed, resume=resume,
-        verbose=0 if quiet else 2,
+        progress=not quiet,
     )
     m = run.metrics
     click.echo(f"{model_name} on {dataset}: test accuracy {m['test_accuracy']:.4f}, test loss "

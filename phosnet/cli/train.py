@@ -62,13 +62,13 @@ def train(ctx: click.Context, sites: Path, proteins: Path, out_dir: Path, config
     """
     from phosnet.akt import train as train_api
 
-    verbose = 2 if ctx.obj is not None and ctx.obj.verbosity >= 2 else 0
+    quiet = bool(getattr(ctx.obj, "quiet", False))
     command = " ".join(shlex.quote(a) for a in ["phosnet", *sys.argv[1:]])
     result = train_api(
         sites, proteins, out_dir=out_dir, config=config, epochs=epochs, batch_size=batch_size, seed=seed,
         flank=flank, residues=residues, split_column=split_column, split_seed=split_seed,
         validation_fraction=validation_split, test_fraction=test_split, pretrain=pretrain, ensemble=ensemble,
-        resume=resume, name=name, command=command, verbose=verbose,
+        resume=resume, name=name, command=command, progress=not quiet,
     )
     click.echo(f"validation  {_summary(result.metrics['validation'])}")
     if "test" in result.metrics:

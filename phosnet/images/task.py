@@ -155,6 +155,7 @@ def train_image_model(
     plots: bool = True,
     resume: bool = False,
     verbose: int = 0,
+    progress: bool = False,
 ) -> ImageRun:
     """Train an image classifier through :func:`phosnet.training.train_model` and report on the test set.
 
@@ -188,7 +189,9 @@ def train_image_model(
     resume : bool
         Continue an interrupted run from ``last.keras`` (see the training core).
     verbose : int
-        Keras verbosity (0 silent, 1 progress bar, 2 one line per epoch).
+        Keras verbosity (0 silent, 1 progress bar, 2 one line per epoch; on stdout).
+    progress : bool
+        A bar over the epochs on stderr when it is a terminal (every epoch is also logged at INFO).
 
     Returns
     -------
@@ -253,6 +256,7 @@ def train_image_model(
         "run_dir": run_dir, "monitor": "val_accuracy", "mode": "max", "epochs": recipe["epochs"],
         "batch_size": recipe["batch_size"], "patience": patience, "lr_patience": lr_patience,
         "seed": seed, "config": config, "metadata": metadata, "resume": resume, "verbose": verbose,
+        "progress": progress, "label": f"{model} on {dataset.name}",
     }
     budget = _time_budget_callback(time_budget) if time_budget else None
     if budget is not None:
