@@ -40,7 +40,7 @@ import pandas as pd
 
 from phosnet.datasets import LabelledWindows, labelled_windows, read_window_table
 from phosnet.encoding import ALPHABET
-from phosnet.errors import InputError
+from phosnet.errors import InputError, reject_unknown_settings
 from phosnet.evaluation import binary_metrics, plot_curves
 from phosnet.windows import DEFAULT_FLANK, DEFAULT_RESIDUES
 
@@ -117,10 +117,7 @@ class Recipe:
     def from_dict(cls, values: dict[str, Any] | None) -> Recipe:
         """Fill in defaults for a partial dict; unknown keys are an :class:`~phosnet.errors.InputError`."""
         values = dict(values or {})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise InputError(f"unknown training setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        reject_unknown_settings(values, {f.name for f in fields(cls)}, "training")
         recipe = cls(**values)
         from phosnet.models.sequence import SequenceModelConfig
 
@@ -360,16 +357,15 @@ def soup_models(members: list[Any]) -> Any:
     basin of the loss, so their weight average scores about as well as their score average while costing one
     network to run. ``members`` must share one architecture. A single member is returned as is.
     """
-    from phosnet._tf import keras
-
     if len(members) == 1:
         return members[0]
-    shapes = [[w.shape for w in m.get_weights()] for m in members]
-    if any(s != shapes[0] for s in shapes):
+    from phosnet._tf import keras
+
+    weights = [m.get_weights() for m in members]
+    if any([w.shape for w in ws] != [w.shape for w in weights[0]] for ws in weights):
         raise ValueError("a model soup needs members of one architecture")
     soup = keras().models.clone_model(members[0])
-    weights = [m.get_weights() for m in members]
-    soup.set_weights([np.mean([w[j] for w in weights], axis=0) for j in range(len(weights[0]))])
+    soup.set_weights([np.mean(layer_weights, axis=0) for layer_weights in zip(*weights, strict=True)])
     return soup
 
 
@@ -396,6 +392,8 @@ def _distill(
     teacher = average_models(members)
     targets = predict_windows(teacher, windows, encoding, batch_size=8192).astype(np.float32)
     set_seed(seed)
+    # clone, then inference copy: the bundled model was made this way, and each build draws from the seeded
+    # generator, so building once would change dropout and shuffling and not reproduce it bit for bit
     student = inference_copy(soup_models(members))
     _compile(student, recipe.distill_learning_rate)
     val_part = data.subset("validation")

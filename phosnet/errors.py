@@ -21,3 +21,11 @@ def located(source: object, problem: str, record: str | None = None) -> str:
     if record is not None:
         where += f": record {record}"
     return f"{where}: {problem}"
+
+
+def reject_unknown_settings(values: dict, known: set[str], what: str) -> None:
+    """Raise an :class:`InputError` naming any key of ``values`` outside ``known`` (``what``: e.g.
+    ``"training"``), so a mistyped setting in a config file is never silently ignored."""
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise InputError(f"unknown {what} setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")

@@ -134,48 +134,9 @@ def _improved(value: float, best: float | None, mode: str) -> bool:
     return best is None or (value > best if mode == "max" else value < best)
 
 
-def _progress_callback(
-    label: str, epochs: int, initial_epoch: int, monitor: str, mode: str, best: float | None, show_bar: bool
-) -> Any:
-    """One log line per epoch (INFO, on stderr via the ``phosnet`` logger) and, with ``show_bar`` and stderr
-    on a terminal, a tqdm bar over the epochs with the monitored value and the best so far."""
-    k = keras()
-
-    class _EpochProgress(k.callbacks.Callback):
-        def __init__(self) -> None:
-            super().__init__()
-            self.best = best
-            self.bar: Any = None
-
-        def on_train_begin(self, logs=None):
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=epochs, initial=initial_epoch, desc=label, unit=" epoch", leave=False,
-                            file=sys.stderr, dynamic_ncols=True, disable=None if show_bar else True)
-
-        def on_epoch_end(self, epoch, logs=None):
-            logs = logs or {}
-            value = logs.get(monitor)
-            if _improved(value, self.best, mode):
-                self.best = float(value)
-            shown = f"{monitor} {value:.4f}" if value is not None else f"{monitor} -"
-            best_text = f"best {self.best:.4f}" if self.best is not None else "best -"
-            logger.info("%s: epoch %d/%d, loss %.4f, %s (%s)", label, epoch + 1, epochs,
-                        float(logs.get("loss", float("nan"))), shown, best_text)
-            if self.bar is not None:
-                self.bar.set_postfix_str(f"{shown} ({best_text})", refresh=False)
-                self.bar.update(1)
-
-        def on_train_end(self, logs=None):
-            if self.bar is not None:
-                self.bar.close()
-
-    return _EpochProgress()
-
-
 def _callbacks(
     run_dir: Path, monitor: str, mode: str, patience: int, lr_patience: int, lr_factor: float, min_lr: float,
-    resume_state: dict[str, Any] | None,
+    resume_state: dict[str, Any] | None, label: str, epochs: int, initial_epoch: int, show_bar: bool,
 ) -> list:
     """The standard callbacks; on resume, early stopping and the best checkpoint continue from ``state.json``."""
     k = keras()
@@ -189,20 +150,38 @@ def _callbacks(
                 self.best, self.wait = best, wait
 
     class _RunState(k.callbacks.Callback):
-        """Save ``last.keras`` and ``state.json`` after every epoch, so an interrupted run can resume."""
+        """Save ``last.keras`` and ``state.json`` after every epoch, so an interrupted run can resume; report
+        the epoch as one INFO log line and, with ``show_bar`` and stderr on a terminal, on a tqdm bar."""
 
         def __init__(self) -> None:
             super().__init__()
             self.best, self.wait = best, wait
+            self.bar: Any = None
+
+        def on_train_begin(self, logs=None):
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=epochs, initial=initial_epoch, desc=label, unit=" epoch", leave=False,
+                            file=sys.stderr, dynamic_ncols=True, disable=None if show_bar else True)
 
         def on_epoch_end(self, epoch, logs=None):
-            value = (logs or {}).get(monitor)
+            logs = logs or {}
+            value = logs.get(monitor)
             if _improved(value, self.best, mode):
                 self.best, self.wait = float(value), 0
             else:
                 self.wait += 1
             self.model.save(run_dir / LAST_FILE)
             write_json(run_dir / STATE_FILE, {"epoch": epoch, "best": self.best, "wait": self.wait})
+            shown = f"{monitor} {value:.4f}" if value is not None else f"{monitor} -"
+            best_text = f"best {self.best:.4f}" if self.best is not None else "best -"
+            logger.info("%s: epoch %d/%d, loss %.4f, %s (%s)", label, epoch + 1, epochs,
+                        float(logs.get("loss", float("nan"))), shown, best_text)
+            self.bar.set_postfix_str(f"{shown} ({best_text})", refresh=False)
+            self.bar.update(1)
+
+        def on_train_end(self, logs=None):
+            self.bar.close()
 
     return [
         _ResumableEarlyStopping(
@@ -299,10 +278,8 @@ def train_model(
     write_json(run_dir / CONFIG_FILE, {**(config or {}), "training": options})
 
     k.utils.set_random_seed(int(seed) + initial_epoch)
-    callbacks = _callbacks(run_dir, monitor, mode, patience, lr_patience, lr_factor, min_lr, resume_state)
-    label = label or "/".join(run_dir.parts[-2:])
-    callbacks.append(_progress_callback(label, epochs, initial_epoch, monitor, mode,
-                                        resume_state.get("best") if resume_state else None, progress))
+    callbacks = _callbacks(run_dir, monitor, mode, patience, lr_patience, lr_factor, min_lr, resume_state,
+                           label or "/".join(run_dir.parts[-2:]), epochs, initial_epoch, progress)
     callbacks += list(extra_callbacks)
     fit_kwargs: dict[str, Any] = {
         "epochs": epochs, "initial_epoch": initial_epoch, "callbacks": callbacks, "verbose": verbose,

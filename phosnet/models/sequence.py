@@ -42,6 +42,7 @@ from typing import Any
 
 from phosnet._tf import keras
 from phosnet.encoding import N_CHANNELS
+from phosnet.errors import reject_unknown_settings
 
 
 @dataclass
@@ -66,12 +67,9 @@ class SequenceModelConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any] | None) -> SequenceModelConfig:
-        """Fill in defaults for a partial dict; unknown keys are an error."""
+        """Fill in defaults for a partial dict; unknown keys are an :class:`~phosnet.errors.InputError`."""
         values = dict(values or {})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown sequence-model setting(s): {', '.join(unknown)}")
+        reject_unknown_settings(values, {f.name for f in fields(cls)}, "sequence-model")
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
