@@ -166,18 +166,22 @@ def keras_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     members.append(build_sequence_model(small, pooling="flatten"))  # position-aware head, as the bundled model
     members.append(build_sequence_model(small, pooling="flatten", dense_activation="elu"))
     members.append(build_sequence_model(small, dense_activation="leaky_relu"))
+    members.append(build_sequence_model(small, pooling="flatten", linear_path=True))  # Add of two logits
     for seed, member in enumerate(members, start=2):
         _randomize(member, seed)
         member.name = f"member{seed}"
     inputs = k.Input((31, 21), name="window")
     ensemble = k.Model(inputs, k.layers.Average(name="mean")([m(inputs) for m in members]), name="ensemble")
-    paths = {"index": folder / "index.keras", "ensemble": folder / "ensemble.keras"}
+    linear = build_sequence_model(small, pooling="flatten", linear_path=True)  # the bundled model's architecture
+    _randomize(linear, 9)
+    paths = {"index": folder / "index.keras", "ensemble": folder / "ensemble.keras", "linear": folder / "linear.keras"}
     index_model.save(paths["index"])
+    linear.save(paths["linear"])
     ensemble.save(paths["ensemble"])
     return paths
 
 
-@pytest.mark.parametrize("which", ["tiny", "index", "ensemble"])
+@pytest.mark.parametrize("which", ["tiny", "index", "ensemble", "linear"])
 def test_fast_engines_equal_plain_keras(which: str, keras_models: dict[str, Path]) -> None:
     path = TINY if which == "tiny" else keras_models[which]
     windows = _random_windows()
@@ -192,7 +196,7 @@ def test_fast_engines_equal_plain_keras(which: str, keras_models: dict[str, Path
     np.testing.assert_allclose(live, reference, atol=1e-5, rtol=0)
 
 
-@pytest.mark.parametrize("which", ["tiny", "index", "ensemble"])
+@pytest.mark.parametrize("which", ["tiny", "index", "ensemble", "linear"])
 def test_shared_convolutions_equal_plain_keras(which: str, keras_models: dict[str, Path]) -> None:
     """Convolutions computed once per position and shared by overlapping windows give Keras' scores."""
     from phosnet.scan import _raw_batches

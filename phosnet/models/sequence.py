@@ -7,6 +7,11 @@ Architecture (defaults)::
     Conv1D(128, 5, ReLU, padding) -> BatchNorm -> GlobalMaxPool
     Dropout(0.5) -> Dense(64, ReLU [ELU, leaky ReLU]) -> Dropout(0.5) -> Dense(1, sigmoid)
 
+With ``linear_path`` the score's logit is the hidden layer's Dense(1) *plus* a linear Dense(1) of the pooled
+features (a residual linear path, joined by ``Add``, then a sigmoid ``Activation``): a window that switches
+every ReLU unit of the hidden layer off still gets a score that depends on its features, so the strongest
+sites do not all share one score ``sigmoid(bias)``.
+
 Compiled with Adam (learning rate 1e-3), binary cross-entropy and ``AUC(name="auc")`` (plus PR-AUC as
 ``pr_auc``).
 
@@ -29,6 +34,8 @@ dense_units         64         width of the hidden dense layer
 dense_activation    "relu"     its activation: "relu", "elu" or "leaky_relu" (slope 0.2 below 0); the
                                last two are never flat, so the strongest sites do not all share one
                                saturated top score
+linear_path         False      add a linear path from the pooled features to the output logit (no
+                               plateau of windows whose hidden units are all off)
 dropout             0.5        dropout rate before and after the dense layer
 l2                  0.0        L2 weight penalty on convolution and dense kernels
 learning_rate       1e-3       Adam learning rate
@@ -61,6 +68,7 @@ class SequenceModelConfig:
     pooling: str = "global_max"
     dense_units: int = 64
     dense_activation: str = "relu"
+    linear_path: bool = False
     dropout: float = 0.5
     l2: float = 0.0
     learning_rate: float = 1e-3
@@ -119,10 +127,17 @@ def build_sequence_model(config: SequenceModelConfig | dict[str, Any] | None = N
         x = layers.GlobalMaxPooling1D(name="global_pool")(x)
     else:
         x = layers.Flatten(name="flatten")(x)
-    x = layers.Dropout(config.dropout, name="dropout1")(x)
-    x = layers.Dense(config.dense_units, activation=config.dense_activation, kernel_regularizer=reg, name="dense")(x)
+    features = layers.Dropout(config.dropout, name="dropout1")(x)
+    x = layers.Dense(config.dense_units, activation=config.dense_activation, kernel_regularizer=reg,
+                     name="dense")(features)
     x = layers.Dropout(config.dropout, name="dropout2")(x)
-    outputs = layers.Dense(1, activation="sigmoid", name="score")(x)
+    if config.linear_path:
+        hidden_logit = layers.Dense(1, name="hidden_logit")(x)
+        linear_logit = layers.Dense(1, use_bias=False, kernel_regularizer=reg, name="linear_logit")(features)
+        logit = layers.Add(name="logit")([hidden_logit, linear_logit])
+        outputs = layers.Activation("sigmoid", name="score")(logit)
+    else:
+        outputs = layers.Dense(1, activation="sigmoid", name="score")(x)
     model = k.Model(inputs, outputs, name="phosnet_conv1d")
     model.compile(
         optimizer=k.optimizers.Adam(config.learning_rate),
