@@ -31,6 +31,8 @@ _LAZY = {
     "load_model": "phosnet.pretrained",
     "train": "phosnet.akt",
     "evaluate": "phosnet.akt",
+    "explain": "phosnet.mutagenesis",
+    "plot_explain": "phosnet.plots",
 }
 
 

@@ -54,12 +54,13 @@ def cli(ctx: click.Context, verbose: int, quiet: bool, debug: bool) -> None:
 
 
 def _register() -> None:
+    from phosnet.cli.explain import explain
     from phosnet.cli.image import image
     from phosnet.cli.models import models
     from phosnet.cli.scan import scan
     from phosnet.cli.train import evaluate, train
 
-    for command in (scan, train, evaluate, models, image):
+    for command in (scan, train, evaluate, models, image, explain):
         cli.add_command(command)
 
 

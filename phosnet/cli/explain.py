@@ -1,0 +1,114 @@
+"""``phosnet explain``: saturation mutagenesis of sites' windows, as a tidy table and figures."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import click
+
+from phosnet.errors import InputError, PhosnetError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+logger = logging.getLogger(__name__)
+
+
+def stdout_closed() -> None:
+    """The reader of stdout went away (``| head``): stop quietly with exit code 0, as ``scan`` does."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout without a file descriptor (captured in tests)
+        pass
+    logger.info("output closed by the reader; stopped")
+    raise click.exceptions.Exit(0)
+
+
+@click.command("explain")
+@click.argument("fasta", metavar="FASTA")
+@click.argument("site_names", nargs=-1, metavar="[SITE]...")
+@click.option("--sites", "site_table", default=None, metavar="PATH",
+              help="Site table (protein_id, position[, residue]) to explain, besides any SITE arguments.")
+@click.option("-o", "--output", default="-", metavar="PATH",
+              help="Table ('-' = stdout); .csv for CSV, else tab-separated.")
+@click.option("--plot", default=None, metavar="PATH",
+              help="Heatmap + importance logo per site: .png/.svg (one site), .pdf (a page per site) or a folder.")
+@click.option("-m", "--model", default=None, metavar="NAME|PATH",
+              help="Bundled model name, .keras file or training run folder  [default: the bundled akt-default]")
+@click.option("--threshold", type=float, default=None,
+              help="Call a site when score >= this  [default: the model's threshold at its default specificity]")
+@click.option("--specificity", type=float, default=None,
+              help="Use the model's stored threshold for this specificity (e.g. 0.95).")
+@click.option("--engine", type=click.Choice(["auto", "numpy", "tensorflow", "keras"]), default="auto",
+              help="Prediction engine (all give the same scores).")
+@click.pass_context
+def explain(
+    ctx: click.Context,
+    fasta: str,
+    site_names: tuple[str, ...],
+    site_table: str | None,
+    output: str,
+    plot: str | None,
+    model: str | None,
+    threshold: float | None,
+    specificity: float | None,
+    engine: str,
+) -> None:
+    """Why does a site score high? Score every substitution at every position of its window.
+
+    SITE is PROTEIN:S473 (protein id, UniProt accession or entry name; S473 alone for a one-protein FASTA).
+    Writes one row per site x offset x substitute: protein_id, site, position, offset, mutation, wild_type,
+    substitute, score, delta, percentile, delta_percentile, predicted, model.
+
+    \b
+    Example:
+      phosnet explain proteins.fasta P49841:S9 P31749:S473 -o explain.tsv --plot explain.pdf
+    """
+    from tqdm import tqdm
+
+    from phosnet.io.atomic import atomic_output
+    from phosnet.io.tables import table_format, write_frames
+    from phosnet.mutagenesis import SITES_PER_BATCH, explain_iter, resolve_sites
+    from phosnet.mutations import ProteinIndex, site_scorer
+    from phosnet.plots import figure_target, plot_explain
+
+    if not site_names and not site_table:
+        raise InputError("give sites to explain: SITE arguments (PROTEIN:S473) and/or --sites TABLE")
+    proteins = ProteinIndex(fasta)
+    sites = (resolve_sites(list(site_names), proteins) if site_names else []) + (
+        resolve_sites(site_table, proteins) if site_table else []
+    )
+    if plot:
+        figure_target(plot, len(sites))
+    scorer = site_scorer(model, threshold=threshold, specificity=specificity, engine=engine)
+    quiet = bool(getattr(ctx.obj, "quiet", False))
+    frames = []
+    batches = tqdm(
+        explain_iter(proteins.sequences, sites, scorer=scorer), total=-(-len(sites) // SITES_PER_BATCH),
+        unit=" batches", disable=True if quiet else None, file=sys.stderr, leave=False, desc="phosnet explain",
+    )
+
+    def kept() -> Iterator[pd.DataFrame]:
+        for frame in batches:
+            frames.append(frame)
+            yield frame
+
+    try:
+        with atomic_output(output) as handle:
+            rows = write_frames(handle, kept(), table_format(output))
+    except BrokenPipeError:
+        stdout_closed()
+    except OSError as exc:
+        raise PhosnetError(f"{output}: cannot write ({exc.strerror or exc})") from None
+    finally:
+        batches.close()
+    logger.info("explained %d site(s): %d rows (threshold %.4g)", len(sites), rows, scorer.threshold)
+    if plot:
+        import pandas as pd
+
+        written = plot_explain(pd.concat(frames, ignore_index=True), plot, threshold=scorer.threshold)
+        logger.info("wrote %d figure file(s) to %s", len(written), plot)
