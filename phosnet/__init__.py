@@ -33,6 +33,7 @@ _LAZY = {
     "evaluate": "phosnet.akt",
     "explain": "phosnet.mutagenesis",
     "plot_explain": "phosnet.plots",
+    "score_variants": "phosnet.variants",
 }
 
 

@@ -59,8 +59,9 @@ def _register() -> None:
     from phosnet.cli.models import models
     from phosnet.cli.scan import scan
     from phosnet.cli.train import evaluate, train
+    from phosnet.cli.variants import variants
 
-    for command in (scan, train, evaluate, models, image, explain):
+    for command in (scan, train, evaluate, models, image, explain, variants):
         cli.add_command(command)
 
 

@@ -1,0 +1,86 @@
+"""``phosnet variants``: what missense variants do to the AKT sites around them, streamed to a table."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import click
+
+from phosnet.errors import PhosnetError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+logger = logging.getLogger(__name__)
+
+
+@click.command("variants")
+@click.argument("fasta", metavar="FASTA")
+@click.argument("variants", metavar="VARIANTS")
+@click.option("-o", "--output", default="-", metavar="PATH",
+              help="Table ('-' = stdout); .csv for CSV, else tab-separated.")
+@click.option("-m", "--model", default=None, metavar="NAME|PATH",
+              help="Bundled model name, .keras file or training run folder  [default: the bundled akt-default]")
+@click.option("--threshold", type=float, default=None,
+              help="Call a site when score >= this  [default: the model's threshold at its default specificity]")
+@click.option("--specificity", type=float, default=None,
+              help="Use the model's stored threshold for this specificity (e.g. 0.99).")
+@click.option("--engine", type=click.Choice(["auto", "numpy", "tensorflow", "keras"]), default="auto",
+              help="Prediction engine (all give the same scores).")
+@click.pass_context
+def variants(
+    ctx: click.Context,
+    fasta: str,
+    variants: str,
+    output: str,
+    model: str | None,
+    threshold: float | None,
+    specificity: float | None,
+    engine: str,
+) -> None:
+    """Score the S/T sites around each missense variant with the reference and the alternative residue.
+
+    VARIANTS is a TSV (or .csv) with columns protein_id (FASTA id, UniProt accession or entry name) and
+    variant (R23W or p.Arg23Trp). Writes one row per variant x S/T whose window holds it: protein_id,
+    variant, hgvs, site, position, offset, ref_score, alt_score, delta, ref/alt/delta percentile,
+    ref_predicted, alt_predicted, effect (gain, loss, created, destroyed, none), model.
+
+    \b
+    Example:
+      phosnet variants proteome.fasta cancer_variants.tsv -o variant_sites.tsv
+    """
+    from tqdm import tqdm
+
+    from phosnet.cli.explain import stdout_closed
+    from phosnet.io.atomic import atomic_output
+    from phosnet.io.tables import table_format, write_frames
+    from phosnet.mutations import ProteinIndex, site_scorer
+    from phosnet.variants import score_variants_iter
+
+    proteins = ProteinIndex(fasta)
+    scorer = site_scorer(model, threshold=threshold, specificity=specificity, engine=engine)
+    quiet = bool(getattr(ctx.obj, "quiet", False))
+    bar = tqdm(unit=" variants", unit_scale=True, disable=True if quiet else None, file=sys.stderr, leave=False,
+               desc="phosnet variants")
+    effects: Counter[str] = Counter()
+
+    def counted() -> Iterator[pd.DataFrame]:
+        for frame in score_variants_iter(proteins, variants, scorer=scorer, callback=bar.update):
+            effects.update(frame["effect"])
+            yield frame
+
+    try:
+        with atomic_output(output) as handle:
+            rows = write_frames(handle, counted(), table_format(output))
+    except BrokenPipeError:
+        stdout_closed()
+    except OSError as exc:
+        raise PhosnetError(f"{output}: cannot write ({exc.strerror or exc})") from None
+    finally:
+        bar.close()
+    logger.info("%d variant-site rows (threshold %.4g): %s", rows, scorer.threshold,
+                ", ".join(f"{effects[e]} {e}" for e in ("gain", "loss", "created", "destroyed", "none")))
