@@ -34,6 +34,7 @@ _LAZY = {
     "explain": "phosnet.mutagenesis",
     "plot_explain": "phosnet.plots",
     "score_variants": "phosnet.variants",
+    "plot_map": "phosnet.sitemap",
 }
 
 

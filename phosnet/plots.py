@@ -149,7 +149,7 @@ def site_map_figure(
     ax.set_xlabel("position")
     ax.set_ylabel(value)
     ax.set_title(f"{protein_id} ({length} residues)", fontsize=10)
-    ax.legend(loc="upper right", fontsize=7, frameon=False, ncols=4, bbox_to_anchor=(1.0, 1.0))
+    fig.legend(loc="outside lower center", fontsize=7, frameon=False, ncols=4)
     ax.spines[["top", "right"]].set_visible(False)
     return fig
 

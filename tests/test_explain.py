@@ -143,15 +143,3 @@ def test_bad_site_is_one_line_error_and_no_output(tmp_path: Path) -> None:
         "phosnet: error: <sites>: site P49841:T9: sp|P49841|GSK3B_HUMAN has S at 9, not T"
     ]
     assert not out.exists()
-
-
-def test_no_tensorflow_with_the_bundled_model(tmp_path: Path) -> None:
-    code = (
-        "import sys, phosnet\n"
-        f"t = phosnet.explain({str(EXAMPLE)!r}, 'P49841:S9')\n"
-        f"phosnet.plot_explain(t, {str(tmp_path / 'x.png')!r})\n"
-        "assert t['score'].notna().any()\n"
-        "print('tensorflow' in sys.modules, 'keras' in sys.modules)\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert proc.stdout.split() == ["False", "False"]

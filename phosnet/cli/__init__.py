@@ -58,10 +58,11 @@ def _register() -> None:
     from phosnet.cli.image import image
     from phosnet.cli.models import models
     from phosnet.cli.scan import scan
+    from phosnet.cli.sitemap import sitemap
     from phosnet.cli.train import evaluate, train
     from phosnet.cli.variants import variants
 
-    for command in (scan, train, evaluate, models, image, explain, variants):
+    for command in (scan, train, evaluate, models, image, explain, variants, sitemap):
         cli.add_command(command)
 
 

@@ -1,0 +1,53 @@
+"""``phosnet map``: each protein's site map (score along the sequence, calls labelled, known sites marked)."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+logger = logging.getLogger(__name__)
+
+
+@click.command("map")
+@click.argument("fasta", metavar="FASTA")
+@click.argument("proteins", nargs=-1, metavar="[PROTEIN]...")
+@click.option("-o", "--output", required=True, metavar="PATH",
+              help="A .png/.svg/.pdf for one protein; a .pdf (a page per protein) or a folder for several.")
+@click.option("--sites", "known_sites", default=None, metavar="PATH",
+              help="Known sites to mark (site table: protein_id, position; rows labelled 0 are skipped).")
+@click.option("--value", type=click.Choice(["score", "percentile"]), default="score",
+              help="What to draw along the sequence (percentile needs a model with a background).")
+@click.option("--format", "fmt", type=click.Choice(["png", "svg", "pdf"]), default=None,
+              help="File format in a folder  [default: png]")
+@click.option("-m", "--model", default=None, metavar="NAME|PATH",
+              help="Bundled model name, .keras file or training run folder  [default: the bundled akt-default]")
+@click.option("--threshold", type=float, default=None,
+              help="Call a site when score >= this  [default: the model's threshold at its default specificity]")
+@click.option("--specificity", type=float, default=None,
+              help="Use the model's stored threshold for this specificity (e.g. 0.99).")
+@click.option("--engine", type=click.Choice(["auto", "numpy", "tensorflow", "keras"]), default="auto",
+              help="Prediction engine (all give the same scores).")
+def sitemap(
+    fasta: str,
+    proteins: tuple[str, ...],
+    output: str,
+    known_sites: str | None,
+    value: str,
+    fmt: str | None,
+    model: str | None,
+    threshold: float | None,
+    specificity: float | None,
+    engine: str,
+) -> None:
+    """Draw the site map of the proteins in FASTA (or only the PROTEINs named: id, accession or entry name).
+
+    \b
+    Example:
+      phosnet map proteins.fasta P31749 FOXO3_HUMAN --sites known.tsv -o maps.pdf
+    """
+    from phosnet.sitemap import plot_map
+
+    written = plot_map(fasta, output, proteins=list(proteins) or None, known_sites=known_sites, value=value,
+                       model=model, threshold=threshold, specificity=specificity, engine=engine, fmt=fmt)
+    logger.info("wrote %d file(s): %s", len(written), output)
