@@ -28,7 +28,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 _LAZY = {
     "predict": "phosnet.scan",
     "predict_iter": "phosnet.scan",
-    "load_model": "phosnet.pretrained",
+    "load_model": "phosnet.bundle",
     "train": "phosnet.akt",
     "evaluate": "phosnet.akt",
     "explain": "phosnet.mutagenesis",

@@ -32,11 +32,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from phosnet.encoding import PAD_INDEX, decode, one_hot, sequence_to_index, to_index
+from phosnet.encoding import decode, one_hot, sequence_to_index, to_index
 from phosnet.errors import InputError, located
 from phosnet.io.fasta import read_proteins
 from phosnet.io.sites import read_sites
-from phosnet.windows import DEFAULT_FLANK, DEFAULT_RESIDUES, check_window_options, window_indices
+from phosnet.windows import DEFAULT_FLANK, DEFAULT_RESIDUES, all_windows, check_window_options, window_indices
 
 SPLITS = ("train", "validation", "test")
 
@@ -217,10 +217,7 @@ def encode_sites(rows: pd.DataFrame, sequences: Mapping[str, str], flank: int) -
 
 def _all_windows(sequence: str, flank: int) -> np.ndarray:
     """Index windows centred on every residue of ``sequence`` (row ``i`` = 1-based position ``i + 1``)."""
-    index = sequence_to_index(sequence)
-    padded = np.full(index.size + 2 * flank, PAD_INDEX, dtype=np.int8)
-    padded[flank:flank + index.size] = index
-    return np.lib.stride_tricks.sliding_window_view(padded, 2 * flank + 1)
+    return all_windows(sequence_to_index(sequence), flank)
 
 
 def read_window_table(path: str | os.PathLike, *, flank: int = DEFAULT_FLANK) -> tuple[np.ndarray, np.ndarray]:

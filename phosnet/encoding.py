@@ -51,7 +51,8 @@ _NORMALIZE_TABLE = str.maketrans(
 _BYTE_TO_INDEX = np.full(256, -1, dtype=np.int8)
 for _i, _aa in enumerate(ALPHABET):
     _BYTE_TO_INDEX[ord(_aa)] = _i
-_INDEX_TO_BYTE = np.frombuffer(ALPHABET.encode("ascii"), dtype=np.uint8)
+ALPHABET_BYTES = np.frombuffer(ALPHABET.encode("ascii"), dtype=np.uint8)
+"""index -> ASCII byte of the letter (the one alphabet byte table: ``ALPHABET_BYTES[windows]`` decodes)."""
 
 
 def invalid_characters(sequence: str) -> str:
@@ -129,6 +130,6 @@ def decode(encoded: np.ndarray | Sequence[Sequence[int]]) -> list[str]:
         raise ValueError(f"expected an (n, L) index or (n, L, 21) one-hot array, got shape {arr.shape}")
     if arr.size and (arr.min() < 0 or arr.max() >= N_CHANNELS):
         raise ValueError("index out of the alphabet's range")
-    codes = _INDEX_TO_BYTE[arr.astype(np.intp)]
+    codes = ALPHABET_BYTES[arr.astype(np.intp)]
     width = arr.shape[1]
     return [codes[i].tobytes().decode("ascii") for i in range(arr.shape[0])] if width else [""] * arr.shape[0]

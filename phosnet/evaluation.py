@@ -17,7 +17,7 @@ Definitions
   scorers' ROC-AUC / PR-AUC on the same sites, resampling whole protein clusters.
 
 Thresholds for a bundled model are computed on the validation split and then *applied* to the test split
-(:func:`apply_thresholds`), so the reported test specificity is an honest estimate.
+(``binary_metrics(..., thresholds=...)``), so the reported test specificity is an honest estimate.
 
 >>> import numpy as np
 >>> t = threshold_at_specificity([0, 0, 0, 0, 1], [0.1, 0.2, 0.3, 0.4, 0.9], 0.75)
@@ -209,12 +209,6 @@ def paired_bootstrap(
             "p_a_not_better": float(np.mean(d <= 0)),
         }
     return out
-
-
-def apply_thresholds(labels: Iterable[int], scores: Iterable[float], thresholds: Mapping[str, float]) -> dict:
-    """The calls that fixed ``thresholds`` (``{"0.95": t}``) give on ``labels``/``scores`` (see
-    :func:`confusion_at`)."""
-    return {key: confusion_at(labels, scores, float(t)) for key, t in thresholds.items()}
 
 
 def plot_curves(

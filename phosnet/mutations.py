@@ -20,10 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from phosnet.encoding import ALPHABET, PAD_INDEX, sequence_to_index
+from phosnet.encoding import ALPHABET, sequence_to_index
+from phosnet.engines import make_engine
 from phosnet.errors import InputError
 from phosnet.io.fasta import uniprot_accession
-from phosnet.scan import ScanSettings, iter_sequences, make_engine, resolve_settings
+from phosnet.io.sequences import iter_sequences
+from phosnet.scan import ScanSettings, resolve_settings
+from phosnet.windows import padded
 
 ENGINE_BATCH = 16384
 """Mutated windows scored per engine call (bounds memory: 16,384 x 31 bytes)."""
@@ -95,8 +98,7 @@ def site_scorer(
 def padded_code(sequence: str, flank: int) -> np.ndarray:
     """The sequence's ``int8`` code with ``flank`` X on either side: the window of 1-based ``p`` is
     ``code[p - 1 : p - 1 + 2 * flank + 1]``."""
-    pad = np.full(flank, PAD_INDEX, dtype=np.int8)
-    return np.concatenate([pad, sequence_to_index(sequence), pad])
+    return padded(sequence_to_index(sequence), flank)
 
 
 class ProteinIndex:

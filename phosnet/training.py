@@ -21,7 +21,6 @@ file                 content
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import math
 import os
@@ -37,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from phosnet._tf import keras, tensorflow
-from phosnet.io.atomic import atomic_output
+from phosnet.io.jsonio import read_json, write_json
 
 logger = logging.getLogger(__name__)
 
@@ -63,45 +62,12 @@ class TrainingResult:
     epochs_run: int
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"cannot write {type(value).__name__} to JSON")
-
-
-def write_json(path: str | os.PathLike, obj: Any) -> None:
-    """Write ``obj`` as indented JSON, atomically (numpy scalars/arrays and paths are converted)."""
-    with atomic_output(path) as handle:
-        json.dump(obj, handle, indent=2, sort_keys=False, default=_json_default)
-        handle.write("\n")
-
-
-def read_json(path: str | os.PathLike) -> Any:
-    """Read a JSON file written by :func:`write_json`."""
-    with open(path) as handle:
-        return json.load(handle)
-
-
 def sha256_file(path: str | os.PathLike) -> str:
     """Hex SHA-256 of a file's bytes (to record which training data made a model)."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
-    return digest.hexdigest()
-
-
-def sha256_arrays(*arrays: np.ndarray) -> str:
-    """Hex SHA-256 over the bytes, shapes and dtypes of ``arrays`` (for data that is not one file)."""
-    digest = hashlib.sha256()
-    for array in arrays:
-        array = np.ascontiguousarray(array)
-        digest.update(f"{array.dtype.str}{array.shape}".encode())
-        digest.update(array.tobytes())
     return digest.hexdigest()
 
 

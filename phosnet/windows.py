@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from phosnet.encoding import PAD, sequence_to_index
+from phosnet.encoding import PAD, PAD_INDEX, sequence_to_index
 
 DEFAULT_FLANK = 15
 """Residues on each side of the centre: windows are ``2 * 15 + 1 = 31`` wide."""
@@ -55,12 +55,27 @@ def candidate_positions(sequence: str, residues: str = DEFAULT_RESIDUES) -> np.n
     return np.flatnonzero(np.isin(codes, wanted))
 
 
+def padded(codes: np.ndarray, flank: int, pad_code: int = PAD_INDEX) -> np.ndarray:
+    """``codes`` with ``flank`` copies of ``pad_code`` on each side: the one padding rule of every window.
+
+    Window ``i`` (centred on 0-based position ``i``) is ``padded(codes, flank)[i : i + 2 * flank + 1]``.
+
+    >>> padded(np.array([1, 2], np.int8), 2, 20).tolist()
+    [20, 20, 1, 2, 20, 20]
+    """
+    out = np.full(codes.size + 2 * flank, pad_code, dtype=codes.dtype)
+    out[flank : flank + codes.size] = codes
+    return out
+
+
+def all_windows(codes: np.ndarray, flank: int, pad_code: int = PAD_INDEX) -> np.ndarray:
+    """A read-only view: row ``i`` is the ``2 * flank + 1`` window centred on 0-based position ``i``."""
+    return np.lib.stride_tricks.sliding_window_view(padded(codes, flank, pad_code), 2 * flank + 1)
+
+
 def _window_rows(codes: np.ndarray, centres: np.ndarray, flank: int, pad_code: int) -> np.ndarray:
     """Rows of ``codes`` padded by ``flank`` on each side, one ``2*flank+1`` row per centre."""
-    padded = np.full(codes.size + 2 * flank, pad_code, dtype=codes.dtype)
-    padded[flank : flank + codes.size] = codes
-    view = np.lib.stride_tricks.sliding_window_view(padded, 2 * flank + 1)
-    return view[centres]
+    return all_windows(codes, flank, pad_code)[centres]
 
 
 def extract_windows(
@@ -96,5 +111,5 @@ def window_indices(
     residues = check_window_options(residues, flank)
     centres = candidate_positions(sequence, residues)
     index = sequence_to_index(sequence)
-    rows = _window_rows(index, centres, flank, sequence_to_index(PAD)[0])
+    rows = _window_rows(index, centres, flank, PAD_INDEX)
     return centres.astype(np.int64) + 1, np.ascontiguousarray(rows)

@@ -7,7 +7,6 @@ import pytest
 from sklearn.metrics import average_precision_score, matthews_corrcoef, roc_auc_score
 
 from phosnet.evaluation import (
-    apply_thresholds,
     binary_metrics,
     confusion_at,
     paired_bootstrap,
@@ -67,10 +66,9 @@ def test_mcc_and_sensitivity_match_sklearn(example):
 
 def test_fixed_thresholds_are_applied(example):
     labels, scores = example
-    calls = apply_thresholds(labels, scores, {"0.95": 1.0})
-    assert calls["0.95"]["tp"] == int(((scores >= 1.0) & (labels == 1)).sum())
     m = binary_metrics(labels, scores, thresholds={"0.95": 1.0})
-    assert m["at_thresholds"]["0.95"] == calls["0.95"]
+    assert m["at_thresholds"]["0.95"]["tp"] == int(((scores >= 1.0) & (labels == 1)).sum())
+    assert m["at_thresholds"]["0.95"] == confusion_at(labels, scores, 1.0)
 
 
 def test_bad_input_is_rejected():

@@ -11,9 +11,11 @@ import pandas as pd
 import pytest
 
 import phosnet
+from phosnet.bundle import PhosnetModel, load_model
+from phosnet.engines import make_engine
+from phosnet.engines.numpy import NumpyEngine
 from phosnet.errors import InputError, PhosnetError
-from phosnet.pretrained import PhosnetModel, load_model
-from phosnet.scan import COLUMNS, NumpyEngine, make_engine
+from phosnet.scan import COLUMNS
 
 DATA = Path(__file__).parent / "data" / "scan"
 TINY = DATA / "tiny.keras"
@@ -116,9 +118,9 @@ def test_load_model_metadata_and_missing_bundled_model(monkeypatch: pytest.Monke
     assert (model.name, model.window, model.flank, model.residues) == ("tiny-test", 31, 15, "ST")
     assert model.threshold() == 0.435 and model.threshold(0.99) == 0.45
     assert not model.is_loaded  # metadata only: TensorFlow not needed yet
-    import phosnet.pretrained as pretrained
+    import phosnet.bundle as bundle
 
-    monkeypatch.setattr(pretrained, "PRETRAINED_DIR", tmp_path)
+    monkeypatch.setattr(bundle, "PRETRAINED_DIR", tmp_path)
     with pytest.raises(PhosnetError, match="no bundled model is installed"):
         load_model(None)
 
@@ -199,7 +201,7 @@ def test_fast_engines_equal_plain_keras(which: str, keras_models: dict[str, Path
 @pytest.mark.parametrize("which", ["tiny", "index", "ensemble", "linear"])
 def test_shared_convolutions_equal_plain_keras(which: str, keras_models: dict[str, Path]) -> None:
     """Convolutions computed once per position and shared by overlapping windows give Keras' scores."""
-    from phosnet.scan import _raw_batches
+    from phosnet.batches import raw_batches
 
     path = TINY if which == "tiny" else keras_models[which]
     model = load_model(path)
@@ -210,7 +212,7 @@ def test_shared_convolutions_equal_plain_keras(which: str, keras_models: dict[st
     lengths = [1, 2, 7, 16, 31, 40, 300, 1200, 3]
     proteins = [(f"p{i}", "".join(rng.choice(letters, size=n))) for i, n in enumerate(lengths)]
     proteins.append(("st", "ST" * 40))  # every residue a candidate: windows overlap at every offset
-    [batch] = list(_raw_batches(iter(proteins), "ST", 15, 10**6))
+    [batch] = list(raw_batches(iter(proteins), "ST", 15, 10**6))
     shared = engine.score_positions(batch.code, batch.starts, 31)
     reference = _keras_scores(model.keras_model, batch.windows, onehot=model.input_encoding == "onehot")
     np.testing.assert_allclose(shared, reference, atol=1e-5, rtol=0)

@@ -131,9 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from phosnet.akt import predict_windows
+    from phosnet.bundle import load_model
     from phosnet.datasets import labelled_windows
     from phosnet.evaluation import paired_bootstrap, plot_curves, threshold_at_specificity
-    from phosnet.pretrained import load_model
 
     started = dt.datetime.now(dt.UTC)
     default_run, default_s = train_run("default", ["--config", "benchmarks/akt_quality/default.yaml",

@@ -146,7 +146,7 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=HERE / "RESULTS.md")
     args = parser.parse_args()
 
-    from phosnet.pretrained import PRETRAINED_DIR
+    from phosnet.bundle import PRETRAINED_DIR
 
     env_machine = machine()
     try:

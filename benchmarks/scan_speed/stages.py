@@ -49,9 +49,12 @@ def main() -> None:
     clock = _Clock()
     import numpy as np
 
+    from phosnet.batches import DEFAULT_BATCH_SIZE, raw_batches
     from phosnet.encoding import ALPHABET
+    from phosnet.engines import make_engine
+    from phosnet.io.sequences import iter_sequences
     from phosnet.io.writers import SiteWriter
-    from phosnet.scan import _raw_batches, iter_sequences, make_engine, resolve_settings
+    from phosnet.scan import resolve_settings
 
     settings = resolve_settings(args.model, engine=args.engine)
     engine = make_engine(settings.model, settings.engine)
@@ -59,7 +62,7 @@ def main() -> None:
         engine.workers = args.engine_workers
     flank, width = settings.model.flank, settings.model.window
     clock.lap("start-up")
-    batches = list(_raw_batches(iter_sequences(args.proteome), settings.residues, flank, 16384))
+    batches = list(raw_batches(iter_sequences(args.proteome), settings.residues, flank, DEFAULT_BATCH_SIZE))
     clock.lap("read + window")
     scores = []
     for b in batches:

@@ -28,7 +28,7 @@ def _metric_line(metrics: dict[str, Any]) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the full metadata as JSON.")
 def models(name: str | None, as_json: bool) -> None:
     """List the bundled models, or show NAME: what it is, its thresholds, test metrics and how it was made."""
-    from phosnet.pretrained import DEFAULT_MODEL, available_models, load_model
+    from phosnet.bundle import DEFAULT_MODEL, available_models, load_model
 
     names = available_models()
     if name is None:

@@ -29,6 +29,7 @@ from phosnet.images.loaders import (
     load_dataset,
     read_images,
 )
+from phosnet.io.jsonio import write_json
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
@@ -88,12 +89,6 @@ def split_validation(
     order = np.random.default_rng(seed).permutation(n)
     val, train = np.sort(order[:n_val]), np.sort(order[n_val:])
     return (x[train], y[train]), (x[val], y[val])
-
-
-def _write_json(path: Path, obj: dict) -> None:
-    from phosnet.training import write_json
-
-    write_json(path, obj)
 
 
 def _time_budget_callback(seconds: float):
@@ -289,7 +284,7 @@ def train_image_model(
             "n_test": int(len(dataset.x_test)),
         }
     )
-    _write_json(run_dir / METRICS_FILE, metrics)
+    write_json(run_dir / METRICS_FILE, metrics)
     if plots:
         _write_plots(trained, dataset, history, run_dir)
     logger.info("%s on %s: test accuracy %.4f", model, dataset.name, metrics["test_accuracy"])

@@ -1,0 +1,51 @@
+"""A producer thread ahead of its consumer: how the scan overlaps reading, scoring and writing."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+_DONE = object()
+
+
+def prefetch(iterator: Iterator[Any], depth: int = 2, name: str = "phosnet-reader") -> Iterator[Any]:
+    """Run ``iterator`` in a daemon thread, ``depth`` items ahead; exceptions are re-raised in the caller."""
+    slots: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for item in iterator:
+                if not put((True, item)):
+                    return
+            put((True, _DONE))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            put((False, exc))
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()  # stops a nested producer too
+
+    thread = threading.Thread(target=work, name=name, daemon=True)
+    thread.start()
+    try:
+        while True:
+            ok, item = slots.get()
+            if not ok:
+                raise item
+            if item is _DONE:
+                return
+            yield item
+    finally:
+        stop.set()

@@ -1,0 +1,334 @@
+"""Train and evaluate AKT site models: the Python API behind ``phosnet train`` and ``phosnet evaluate``.
+
+The stages live in :mod:`phosnet.akt.stages`, the recipe in :mod:`phosnet.akt.recipe`.
+
+:func:`train` turns a site table and proteins into labelled windows (:mod:`phosnet.datasets`), builds the
+Conv1D + BatchNorm network (:mod:`phosnet.models.sequence`) and fits it with the one training core
+(:func:`phosnet.training.train_model`: early stopping, learning-rate reduction and the best checkpoint on
+``val_auc`` with ``mode="max"``). A *recipe* (:class:`Recipe`) says how: optional pretraining on general
+phosphosites, class weighting, and an ensemble of seeds combined into one Keras model (scores or weights
+averaged). Thresholds at 90/95/99% specificity are taken on the validation split, and the run folder gets
+everything needed to bundle the model.
+
+Run folder layout::
+
+    model.keras            the final model (members' scores or weights averaged when ensemble > 1)
+    model.json             metadata in the bundled-model format (window, thresholds, metrics, checksums, ...)
+    metadata.json          the same metadata (what phosnet.bundle.load_model reads in a run folder)
+    config.json            the resolved recipe and data options
+    metrics.json           validation and test metrics
+    history.tsv            per-epoch history of every member and stage (columns member, stage)
+    predictions.tsv        validation and test scores, one row per site
+    validation_roc.png ... ROC and precision-recall curves per split
+    members/member-<i>/{pretrain,finetune}/   the training-core run folders (resume restarts here)
+    distill/               the distillation stage's run folder (combine: distill)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from phosnet.akt.combine import average_models, inference_copy, soup_models
+from phosnet.akt.recipe import Recipe, resolve_recipe
+from phosnet.akt.stages import StageOptions, distill, train_member
+from phosnet.bundle import DEFAULT_SPECIFICITY, MODEL_FILE, PhosnetModel, bundle_metadata, load_model, write_bundle
+from phosnet.datasets import LabelledWindows, labelled_windows, read_window_table
+from phosnet.engines import make_engine
+from phosnet.errors import InputError
+from phosnet.evaluation import binary_metrics, plot_curves
+from phosnet.io.jsonio import write_json
+from phosnet.windows import DEFAULT_FLANK, DEFAULT_RESIDUES
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns."""
+
+    model: Any
+    run_dir: Path
+    metadata: dict[str, Any]
+    metrics: dict[str, Any]
+    predictions: pd.DataFrame
+
+
+def _sha256(path: str | os.PathLike | None) -> str | None:
+    from phosnet.training import sha256_file
+
+    return sha256_file(path) if path is not None and Path(path).is_file() else None
+
+
+def _collect_history(run_dir: Path) -> None:
+    from phosnet.training import HISTORY_FILE
+
+    frames = []
+    for path in sorted((run_dir / "members").glob(f"member-*/*/{HISTORY_FILE}")):
+        table = pd.read_csv(path, sep="\t")
+        table.insert(0, "stage", path.parent.name)
+        table.insert(0, "member", int(path.parent.parent.name.split("-")[1]))
+        frames.append(table)
+    distill = run_dir / "distill" / HISTORY_FILE
+    if distill.exists():  # the distillation stage: member -1 (it belongs to no single member)
+        table = pd.read_csv(distill, sep="\t")
+        table.insert(0, "stage", "distill")
+        table.insert(0, "member", -1)
+        frames.append(table)
+    if frames:
+        pd.concat(frames, ignore_index=True).to_csv(run_dir / HISTORY_FILE, sep="\t", index=False)
+
+
+def train(
+    sites: str | os.PathLike,
+    proteins: str | os.PathLike,
+    *,
+    out_dir: str | os.PathLike,
+    config: dict[str, Any] | str | os.PathLike | None = None,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    seed: int = 0,
+    flank: int = DEFAULT_FLANK,
+    residues: str = DEFAULT_RESIDUES,
+    split_column: str = "split",
+    split_seed: int = 0,
+    validation_fraction: float = 0.15,
+    test_fraction: float = 0.15,
+    pretrain: str | os.PathLike | None = None,
+    ensemble: int | None = None,
+    resume: bool = False,
+    name: str = "akt-custom",
+    description: str | None = None,
+    command: str | None = None,
+    verbose: int = 0,
+    progress: bool = False,
+) -> TrainResult:
+    """Train an AKT site model on a site table and proteins; leave a complete run folder in ``out_dir``.
+
+    Parameters
+    ----------
+    sites
+        Site table (see :mod:`phosnet.datasets`): either every candidate with a 0/1 ``label``, or the
+        positives only (negatives = the other S/T of the same proteins). With a ``split`` column
+        (``train``/``validation``/``test``) that split is used; without, whole proteins (or whole ``cluster``
+        values) are split at random with ``split_seed``.
+    proteins
+        FASTA file of the proteins named in ``sites``.
+    out_dir
+        Run folder (created; see the module docstring).
+    config
+        A :class:`Recipe` as a dict or a YAML/JSON file; the explicit arguments below override it.
+    epochs, batch_size, pretrain, ensemble
+        Override the recipe's ``epochs``, ``batch_size``, ``pretrain`` table and ``ensemble`` size.
+    seed
+        Seed of the first member (member ``i`` uses ``seed + i``).
+    flank, residues
+        Window half-width (windows are ``2 * flank + 1``) and candidate residues.
+    split_column, split_seed, validation_fraction, test_fraction
+        Which column holds the split, and how to split when there is none.
+    resume
+        Continue an interrupted run in ``out_dir`` (finished members are reused, the running one resumes).
+    name, description, command
+        Recorded in the metadata (``command`` defaults to this process's command line).
+    verbose, progress
+        Keras' own progress output (on stdout; 0 = none), and a bar over each stage's epochs on stderr
+        when it is a terminal (every epoch is also logged at INFO).
+
+    Returns
+    -------
+    TrainResult
+        The final Keras model, the run folder, the metadata (bundled-model format), metrics and predictions.
+    """
+    from phosnet.training import set_seed
+
+    recipe = resolve_recipe(config, epochs=epochs, batch_size=batch_size, ensemble=ensemble,
+                            pretrain=str(pretrain) if pretrain is not None else None)
+    run_dir = Path(out_dir)
+    if not resume and (run_dir / MODEL_FILE).exists():
+        raise InputError(f"{run_dir}: holds a trained model already (use --resume, or another --out-dir)")
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+    fractions = (1.0 - validation_fraction - test_fraction, validation_fraction, test_fraction)
+    data = labelled_windows(sites, proteins, flank=flank, residues=residues, split_column=split_column,
+                            split_seed=split_seed, fractions=fractions)
+    for split in ("train", "validation"):
+        part = data.subset(split)
+        if len(part) == 0 or part.labels.min() == part.labels.max():
+            raise InputError(f"{sites}: the {split} split needs both positive and negative sites")
+    options = StageOptions(recipe, {**recipe.model, "window": 2 * flank + 1}, resume, verbose, progress)
+    pretrain_data = read_window_table(recipe.pretrain, flank=flank) if recipe.pretrain else None
+
+    write_json(run_dir / "config.json", {
+        "recipe": recipe.to_dict(), "seed": seed, "flank": flank, "residues": residues,
+        "split_column": split_column, "split_seed": split_seed, "sites": str(sites), "proteins": str(proteins),
+    })
+    members = [
+        train_member(options, i, seed + i, data, pretrain_data, run_dir / "members" / f"member-{i}")
+        for i in range(recipe.ensemble)
+    ]
+    set_seed(seed)
+    if recipe.combine == "distill" and len(members) > 1:
+        combined = distill(options, members, data, pretrain_data, run_dir / "distill", seed)
+    elif recipe.combine == "soup":
+        combined = soup_models(members)
+    else:
+        combined = average_models(members)
+    model = inference_copy(combined)
+    _collect_history(run_dir)
+
+    predictions, metrics = _score_held_out(model, data, options.encoding, name, run_dir)
+    train_table = data.subset("train").table
+    metadata = bundle_metadata(
+        name=name,
+        description=description or _describe(recipe),
+        flank=flank,
+        residues=residues,
+        input_encoding=options.encoding,
+        thresholds=metrics["validation"]["thresholds"],
+        default_specificity=DEFAULT_SPECIFICITY,
+        command=command,
+        metrics=metrics.get("test", {}),
+        validation_metrics=metrics["validation"],
+        training_data={
+            "sites": str(sites), "proteins": str(proteins), "pretrain": recipe.pretrain,
+            "train_sites": int(len(train_table)), "train_positives": int(train_table["label"].sum()),
+        },
+        training_data_sha256=_sha256(sites),
+        proteins_sha256=_sha256(proteins),
+        pretrain_sha256=_sha256(recipe.pretrain),
+        recipe=recipe.to_dict(),
+        seed=seed,
+    )
+    write_bundle(run_dir, model, metadata)
+    write_json(run_dir / "metrics.json", metrics)
+    predictions.to_csv(run_dir / "predictions.tsv", sep="\t", index=False)
+    return TrainResult(model, run_dir, metadata, metrics, predictions)
+
+
+def _describe(recipe: Recipe) -> str:
+    """The default description of a trained model."""
+    return (
+        f"AKT (PKB) S/T site model: Conv1D+BatchNorm, {recipe.ensemble} member(s)"
+        + ({"soup": " (weight-averaged: one network)", "distill": " (distilled into one network)"}
+           .get(recipe.combine, "") if recipe.ensemble > 1 else "")
+        + (f", pretrained on {Path(recipe.pretrain).name}" if recipe.pretrain else "")
+    )
+
+
+def _score_held_out(
+    model: Any, data: LabelledWindows, encoding: str, name: str, run_dir: Path
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Validation and test scores of the final model, metrics (thresholds set on validation) and curve plots."""
+    scored = []
+    for split in ("validation", "test"):
+        part = data.subset(split)
+        if len(part):
+            table = part.table[["protein_id", "position", "residue", "label", "split"]].copy()
+            table["window"] = part.windows()
+            table["score"] = predict_windows(model, part.index, encoding)
+            scored.append(table)
+    predictions = pd.concat(scored, ignore_index=True)
+    val = predictions[predictions["split"] == "validation"]
+    val_metrics = binary_metrics(val["label"], val["score"])
+    thresholds = val_metrics["thresholds"]
+    metrics: dict[str, Any] = {"validation": val_metrics}
+    test = predictions[predictions["split"] == "test"]
+    if len(test) and 0 < test["label"].sum() < len(test):
+        metrics["test"] = binary_metrics(test["label"], test["score"], thresholds=thresholds)
+    threshold = thresholds[f"{DEFAULT_SPECIFICITY:.2f}"]
+    predictions["predicted"] = (predictions["score"] >= threshold).astype(int)
+    for split, part in (("validation", val), ("test", test)):
+        if split in metrics:
+            plot_curves({name: (part["label"], part["score"])}, run_dir, prefix=f"{split}_", title=f"({split})")
+    return predictions, metrics
+
+
+def predict_windows(
+    model: Any, index: np.ndarray, encoding: str = "onehot", batch_size: int = 4096, engine: str = "auto"
+) -> np.ndarray:
+    """Scores of a model for ``int8`` index windows, through a prediction engine (:mod:`phosnet.engines`).
+
+    ``model`` is a :class:`~phosnet.bundle.PhosnetModel` (its own encoding; a saved model is scored by the
+    numpy engine without TensorFlow) or a ``keras.Model`` with input ``encoding``. ``batch_size`` is the Keras
+    engine's batch.
+    """
+    loaded = model if isinstance(model, PhosnetModel) else PhosnetModel(model, {"input_encoding": encoding})
+    if engine == "keras":
+        from phosnet.engines.keras import KerasEngine
+
+        return KerasEngine(loaded, batch_size=batch_size)(index)
+    return make_engine(loaded, engine)(index)
+
+
+@dataclass
+class EvaluationResult:
+    """What :func:`evaluate` returns: metrics (dict) and one scored row per site (DataFrame)."""
+
+    metrics: dict[str, Any]
+    predictions: pd.DataFrame
+
+
+def evaluate(
+    model: Any,
+    sites: str | os.PathLike,
+    proteins: str | os.PathLike,
+    *,
+    split: str | None = "test",
+    split_column: str = "split",
+    out_dir: str | os.PathLike | None = None,
+    batch_size: int = 2048,
+) -> EvaluationResult:
+    """Score the sites of a table with a model and rate the scores against the labels.
+
+    Parameters
+    ----------
+    model
+        ``None`` (the bundled default), a bundled name, a ``.keras`` path or a run folder (see
+        :func:`phosnet.bundle.load_model`).
+    sites, proteins
+        Site table and FASTA, as for :func:`train`. Positives-only tables get every other S/T as negatives.
+    split
+        Evaluate only the rows of this split when the table has a ``split_column``; ``"all"`` or ``None``:
+        every row. Default: ``"test"``.
+    out_dir
+        If given, ``metrics.json``, ``predictions.tsv``, ``roc.png`` and ``pr.png`` are written there.
+
+    Returns
+    -------
+    EvaluationResult
+        ``metrics`` as :func:`phosnet.evaluation.binary_metrics` (with ``at_thresholds`` when the model has
+        stored thresholds) and ``predictions`` (``protein_id, position, residue, label, window, score``).
+    """
+    loaded = load_model(model)
+    flank, residues = int(loaded.flank), str(loaded.residues)
+    data = labelled_windows(sites, proteins, flank=flank, residues=residues, split_column=split_column,
+                            missing_split="none")
+    has_split = not (data.table["split"] == "all").all()
+    if has_split and split not in (None, "all"):
+        data = data.subset(split)
+        if len(data) == 0:
+            raise InputError(f"{sites}: no rows with {split_column} = {split}")
+    scores = predict_windows(loaded, data.index, batch_size=batch_size)  # numpy engine if it can: no TensorFlow
+    predictions = data.table[["protein_id", "position", "residue", "label"]].copy()
+    predictions["window"] = data.windows()
+    predictions["score"] = scores
+    thresholds = loaded.metadata.get("thresholds") or None
+    metrics = binary_metrics(predictions["label"], scores, thresholds=thresholds)
+    metrics["model"] = loaded.name
+    metrics["split"] = split if has_split else "all"
+    if out_dir is not None:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(out / "metrics.json", metrics)
+        predictions.to_csv(out / "predictions.tsv", sep="\t", index=False)
+        plot_curves({loaded.name: (predictions["label"], scores)}, out, title=f"({metrics['split']})")
+    return EvaluationResult(metrics, predictions)
+
+
+__all__ = ["EvaluationResult", "TrainResult", "evaluate", "predict_windows", "train"]

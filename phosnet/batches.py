@@ -1,0 +1,142 @@
+"""Batches of candidate sites: proteins windowed into batches (:class:`RawBatch`), and scored (:class:`SiteBatch`).
+
+A batch holds whole proteins and at least :data:`DEFAULT_BATCH_SIZE` windows (the unit of reading, prediction and
+writing), as ``int8`` alphabet indices; the windows also exist as start offsets into one padded code array, so the
+numpy engine can share convolutions between overlapping windows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from phosnet.encoding import ALPHABET_BYTES as _ALPHABET_BYTES
+from phosnet.encoding import sequence_to_index
+from phosnet.io.writers import COLUMNS as WRITER_COLUMNS
+from phosnet.windows import candidate_positions, padded
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+DEFAULT_BATCH_SIZE = 16384
+"""Windows per batch (the unit of reading, prediction and writing)."""
+
+COLUMNS = list(WRITER_COLUMNS)
+"""Columns of the scan's output, in order."""
+
+
+@dataclass
+class SiteBatch:
+    """Scored candidate sites of a run of proteins, as numpy columns (one row per site).
+
+    ``protein_index`` points into ``protein_ids``; ``windows`` holds ``int8`` alphabet indices.
+    """
+
+    protein_ids: list[str]
+    protein_index: np.ndarray
+    positions: np.ndarray
+    windows: np.ndarray
+    scores: np.ndarray
+    predicted: np.ndarray
+    n_proteins: int
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def residue_strings(self, flank: int) -> np.ndarray:
+        """Centre residues as a ``U1`` array."""
+        return _ALPHABET_BYTES[self.windows[:, flank]].view("S1").astype("U1")
+
+    def window_strings(self) -> np.ndarray:
+        """Windows as a ``U<width>`` array."""
+        width = self.windows.shape[1] if self.windows.ndim == 2 else 0
+        if not len(self) or not width:
+            return np.array([], dtype=f"U{max(width, 1)}")
+        codes = np.ascontiguousarray(_ALPHABET_BYTES[self.windows])
+        return codes.view(f"S{width}").ravel().astype(f"U{width}")
+
+    def id_column(self) -> np.ndarray:
+        """The protein id of every row."""
+        return np.asarray(self.protein_ids, dtype=object)[self.protein_index]
+
+    def select(self, mask: np.ndarray) -> SiteBatch:
+        """The rows where ``mask`` is true."""
+        return SiteBatch(
+            self.protein_ids, self.protein_index[mask], self.positions[mask], self.windows[mask],
+            self.scores[mask], self.predicted[mask], self.n_proteins,
+        )
+
+    def to_frame(self, model_name: str, flank: int) -> pd.DataFrame:
+        """The batch as a tidy :class:`pandas.DataFrame` with :data:`COLUMNS`."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            {
+                "protein_id": self.id_column(),
+                "position": self.positions.astype(np.int64),
+                "residue": self.residue_strings(flank).astype(object),
+                "window": self.window_strings().astype(object),
+                "score": self.scores.astype(np.float64),
+                "predicted": self.predicted.astype(bool),
+                "model": model_name,
+            },
+            columns=COLUMNS,
+        )
+
+
+@dataclass
+class RawBatch:
+    """Windows of a run of whole proteins, before scoring (what the reader thread hands on)."""
+
+    protein_ids: list[str]
+    protein_index: np.ndarray
+    positions: np.ndarray
+    windows: np.ndarray
+    n_proteins: int
+    code: np.ndarray | None = None  # the proteins' codes, each padded with `flank` X on both sides, concatenated
+    starts: np.ndarray | None = None  # window i is code[starts[i] : starts[i] + width]
+
+
+def raw_batches(pairs: Iterator[tuple[str, str]], residues: str, flank: int, batch_size: int) -> Iterator[RawBatch]:
+    """Window proteins and group them into batches of at least ``batch_size`` windows (whole proteins)."""
+    width = 2 * flank + 1
+    ids: list[str] = []
+    counts: list[int] = []
+    centres: list[np.ndarray] = []
+    codes: list[np.ndarray] = []
+    offsets: list[int] = []
+    n_rows = n_proteins = offset = 0
+
+    def flush() -> RawBatch:
+        if not ids:
+            return RawBatch([], np.zeros(0, np.int32), np.zeros(0, np.int64), np.zeros((0, width), np.int8),
+                            n_proteins, np.zeros(0, np.int8), np.zeros(0, np.int64))
+        code = np.concatenate(codes)
+        starts = np.concatenate([c + o for c, o in zip(centres, offsets, strict=True)])
+        positions = np.concatenate(centres) + 1
+        windows = code[starts[:, None] + np.arange(width)]
+        return RawBatch(ids, np.repeat(np.arange(len(ids), dtype=np.int32), counts), positions, windows,
+                        n_proteins, code, starts)
+
+    for protein_id, sequence in pairs:
+        found = candidate_positions(sequence, residues)
+        n_proteins += 1
+        if len(found):
+            ids.append(protein_id)
+            counts.append(len(found))
+            centres.append(found.astype(np.int64))
+            offsets.append(offset)
+            codes.append(padded(sequence_to_index(sequence), flank))
+            offset += len(sequence) + 2 * flank
+            n_rows += len(found)
+        if n_rows >= batch_size:
+            yield flush()
+            ids, counts, centres, codes, offsets, n_rows, n_proteins, offset = [], [], [], [], [], 0, 0, 0
+    if n_rows or n_proteins:
+        yield flush()
+
+
+__all__ = ["COLUMNS", "DEFAULT_BATCH_SIZE", "RawBatch", "SiteBatch", "raw_batches"]
