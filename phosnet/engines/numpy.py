@@ -2,8 +2,9 @@
 
 A small interpreter of the Keras graphs phosnet builds (:mod:`phosnet.models.sequence`): ``Conv1D``,
 ``BatchNormalization``, ``MaxPooling1D``, ``GlobalMaxPooling1D``/``Flatten``, ``Dropout``, ``Dense``,
-``Embedding`` (index input), activations ``relu``/``sigmoid``/``elu``/``leaky_relu``, nested functional models
-and score-averaging ensembles (``Average``, as :func:`phosnet.akt.average_models` makes). Anything else raises
+``Embedding`` (index input), activations ``relu``/``sigmoid``/``elu``/``leaky_relu`` (also as an ``Activation``
+layer), ``Add`` (the ``linear_path`` logits), nested functional models and score-averaging ensembles
+(``Average``, as :func:`phosnet.akt.average_models` makes). Anything else raises
 :class:`~phosnet.engines.UnsupportedModel` and ``engine="auto"`` falls back to TensorFlow.
 
 Windows stay ``int8`` indices: the first convolution over the one-hot (or embedded) input becomes a table
@@ -392,6 +393,9 @@ def _layer_fn(class_name: str, cfg: dict[str, Any], weights: Any) -> Callable[..
         return _Embedding(cfg, weights)
     if class_name == "MaxPooling1D":
         return _MaxPool(cfg, weights)
+    if class_name == "Activation":  # the sigmoid after the logits' Add (models.sequence linear_path)
+        act = _activation(cfg.get("activation"))
+        return lambda x: _elementwise(x, act)
     if class_name == "Dropout":
         return lambda x: x
     if class_name == "GlobalMaxPooling1D":
@@ -401,6 +405,8 @@ def _layer_fn(class_name: str, cfg: dict[str, Any], weights: Any) -> Callable[..
         return _flatten
     if class_name == "Average":
         return lambda *xs: sum(_dense(x) for x in xs) / np.float32(len(xs))
+    if class_name == "Add":  # the two logits of models.sequence linear_path
+        return lambda *xs: sum(_dense(x) for x in xs)
     raise UnsupportedModel(f"layer {class_name}")
 
 
@@ -436,7 +442,7 @@ def _takes_shared(fn: Any) -> bool:
     return isinstance(getattr(fn, "__self__", None), _Graph)
 
 
-_ELEMENTWISE_KINDS = {"BatchNormalization", "Dropout"}
+_ELEMENTWISE_KINDS = {"BatchNormalization", "Activation", "Dropout"}
 
 
 def _lookup_rows(value: Any, row: int, cols: Any) -> np.ndarray:
