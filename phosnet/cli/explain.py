@@ -94,7 +94,8 @@ def explain(
 
     def kept() -> Iterator[pd.DataFrame]:
         for frame in batches:
-            frames.append(frame)
+            if plot:  # the figures need the whole table; without them it streams
+                frames.append(frame)
             yield frame
 
     try:
