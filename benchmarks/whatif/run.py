@@ -111,7 +111,7 @@ def load() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--proteome", type=Path, default=PROTEOME)
-    parser.add_argument("--sites", type=int, default=1000)
+    parser.add_argument("--sites", type=int, default=1000, help="0 skips explain")
     parser.add_argument("--variants", type=int, nargs="+", default=[100_000, 20_000])
     parser.add_argument("--results", type=Path, default=HERE / "RESULTS.md")
     args = parser.parse_args()
@@ -125,19 +125,21 @@ def main() -> None:
             proteome.write_text(src.read())
         proteins = read_proteome(proteome)
         lines.append(f"- {len(proteins):,} proteins")
-        sites = folder / "sites.tsv"
-        write_sites(proteins, args.sites, sites, rng)
-        out = folder / "explain.tsv"
-        print(f"explain: {args.sites} sites (load {load()})", file=sys.stderr)
-        result = timed(["explain", str(proteome), "--sites", str(sites), "-o", str(out)])
-        rows = count_rows(out)
-        lines.append(
-            f"- `phosnet explain PROTEOME --sites SITES -o out.tsv`, {args.sites:,} random S/T sites: "
-            f"**{result['wall_s']:.1f} s** wall ({result['cpu_s']:.1f} s CPU), {rows:,} rows "
-            f"({rows / result['wall_s']:,.0f} mutated windows/s end to end, {args.sites / result['wall_s']:.1f} "
-            f"sites/s), peak RSS **{result['rss_mb']:.0f} MB**; 1-min load before: {load()}"
-        )
-        print(lines[-1], file=sys.stderr)
+        if args.sites:
+            sites = folder / "sites.tsv"
+            write_sites(proteins, args.sites, sites, rng)
+            out = folder / "explain.tsv"
+            print(f"explain: {args.sites} sites (load {load()})", file=sys.stderr)
+            before = load()
+            result = timed(["explain", str(proteome), "--sites", str(sites), "-o", str(out)])
+            rows = count_rows(out)
+            lines.append(
+                f"- `phosnet explain PROTEOME --sites SITES -o out.tsv`, {args.sites:,} random S/T sites: "
+                f"**{result['wall_s']:.1f} s** wall ({result['cpu_s']:.1f} s CPU), {rows:,} rows "
+                f"({rows / result['wall_s']:,.0f} mutated windows/s end to end, {args.sites / result['wall_s']:.1f} "
+                f"sites/s), peak RSS **{result['rss_mb']:.0f} MB**; load average before: {before}"
+            )
+            print(lines[-1], file=sys.stderr)
         for n in args.variants:
             variants = folder / f"variants_{n}.tsv"
             write_variants(proteins, n, variants, rng)
@@ -150,7 +152,7 @@ def main() -> None:
                 f"- `phosnet variants PROTEOME VARIANTS -o out.tsv`, {n:,} random missense variants: "
                 f"**{result['wall_s']:.1f} s** wall ({result['cpu_s']:.1f} s CPU, "
                 f"{n / result['wall_s']:,.0f} variants/s), {rows:,} variant-site rows, peak RSS "
-                f"**{result['rss_mb']:.0f} MB**; 1-min load before: {before}"
+                f"**{result['rss_mb']:.0f} MB**; load average before: {before}"
             )
             print(lines[-1], file=sys.stderr)
     command = "python benchmarks/whatif/run.py " + " ".join(sys.argv[1:])
