@@ -1,8 +1,9 @@
 """Tidy tables of the what-if tools (``explain``, ``variants``) written as TSV or CSV, batch by batch.
 
-The header is written once; scores keep six significant digits (a fixed number of decimals would tie most
-small scores at zero); missing values (no site, no background percentile) are empty fields; booleans are
-``true``/``false`` as in the scan's tables. Combine with :func:`phosnet.io.atomic.atomic_output`.
+The header is written once; scores keep nine significant digits (every float32 reads back exactly; a fixed
+number of decimals would tie most small scores at zero); missing values (no site, no background percentile)
+are empty fields; booleans are ``true``/``false`` as in the scan's tables. Combine with
+:func:`phosnet.io.atomic.atomic_output`.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def write_frames(handle: IO[str], frames: Iterable[pd.DataFrame], fmt: str = "ts
         for column in out.columns:
             if out[column].dtype == bool:
                 out[column] = out[column].map({True: "true", False: "false"})
-        out.to_csv(handle, sep="\t" if fmt == "tsv" else ",", index=False, header=header, float_format="%.6g",
+        out.to_csv(handle, sep="\t" if fmt == "tsv" else ",", index=False, header=header, float_format="%.9g",
                    na_rep="", lineterminator="\n")
         header = False
         rows += len(frame)
