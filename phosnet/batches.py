@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from phosnet.encoding import ALPHABET_BYTES as _ALPHABET_BYTES
-from phosnet.encoding import sequence_to_index
-from phosnet.io.writers import COLUMNS as WRITER_COLUMNS
+from phosnet.encoding import ALPHABET, sequence_to_index
+from phosnet.io.rows import COLUMNS as ROW_COLUMNS
+from phosnet.io.rows import SiteRows
 from phosnet.windows import candidate_positions, padded
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 DEFAULT_BATCH_SIZE = 16384
 """Windows per batch (the unit of reading, prediction and writing)."""
 
-COLUMNS = list(WRITER_COLUMNS)
+COLUMNS = list(ROW_COLUMNS)
 """Columns of the scan's output, in order."""
 
 
@@ -46,22 +46,6 @@ class SiteBatch:
     def __len__(self) -> int:
         return len(self.positions)
 
-    def residue_strings(self, flank: int) -> np.ndarray:
-        """Centre residues as a ``U1`` array."""
-        return _ALPHABET_BYTES[self.windows[:, flank]].view("S1").astype("U1")
-
-    def window_strings(self) -> np.ndarray:
-        """Windows as a ``U<width>`` array."""
-        width = self.windows.shape[1] if self.windows.ndim == 2 else 0
-        if not len(self) or not width:
-            return np.array([], dtype=f"U{max(width, 1)}")
-        codes = np.ascontiguousarray(_ALPHABET_BYTES[self.windows])
-        return codes.view(f"S{width}").ravel().astype(f"U{width}")
-
-    def id_column(self) -> np.ndarray:
-        """The protein id of every row."""
-        return np.asarray(self.protein_ids, dtype=object)[self.protein_index]
-
     def select(self, mask: np.ndarray) -> SiteBatch:
         """The rows where ``mask`` is true."""
         return SiteBatch(
@@ -69,22 +53,16 @@ class SiteBatch:
             self.scores[mask], self.predicted[mask], self.n_proteins,
         )
 
-    def to_frame(self, model_name: str, flank: int) -> pd.DataFrame:
-        """The batch as a tidy :class:`pandas.DataFrame` with :data:`COLUMNS`."""
-        import pandas as pd
-
-        return pd.DataFrame(
-            {
-                "protein_id": self.id_column(),
-                "position": self.positions.astype(np.int64),
-                "residue": self.residue_strings(flank).astype(object),
-                "window": self.window_strings().astype(object),
-                "score": self.scores.astype(np.float64),
-                "predicted": self.predicted.astype(bool),
-                "model": model_name,
-            },
-            columns=COLUMNS,
+    def rows(self, model_name: str) -> SiteRows:
+        """The batch as output rows (:class:`phosnet.io.rows.SiteRows`, the one row formatter)."""
+        return SiteRows(
+            self.protein_ids, self.protein_index, self.positions, self.windows, self.scores, self.predicted,
+            model_name, alphabet=ALPHABET,
         )
+
+    def to_frame(self, model_name: str) -> pd.DataFrame:
+        """The batch as a tidy :class:`pandas.DataFrame` with :data:`COLUMNS`."""
+        return self.rows(model_name).frame()
 
 
 @dataclass

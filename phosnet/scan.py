@@ -27,6 +27,7 @@ from phosnet.batches import COLUMNS, DEFAULT_BATCH_SIZE, SiteBatch, raw_batches
 from phosnet.bundle import PhosnetModel, load_model
 from phosnet.engines import make_engine
 from phosnet.errors import InputError, PhosnetError
+from phosnet.io.rows import empty_frame
 from phosnet.io.sequences import Sequences, iter_sequences
 from phosnet.windows import check_window_options
 
@@ -156,7 +157,7 @@ def predict_iter(
         if predicted_only:
             batch = batch.select(batch.predicted)
         if len(batch):
-            yield batch.to_frame(settings.model.name, settings.model.flank)
+            yield batch.to_frame(settings.model.name)
 
 
 def predict(
@@ -204,14 +205,8 @@ def predict(
         )
     )
     if not frames:
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in _EMPTY_DTYPES.items()}, columns=COLUMNS)
+        return empty_frame()
     return pd.concat(frames, ignore_index=True)
-
-
-_EMPTY_DTYPES = {
-    "protein_id": object, "position": np.int64, "residue": object, "window": object,
-    "score": np.float64, "predicted": bool, "model": object,
-}
 
 
 def summary_dict(settings: ScanSettings, **counts: Any) -> dict[str, Any]:
@@ -259,7 +254,6 @@ def scan_to_file(
     the reader of stdout goes away (``| head``) the scan stops quietly: stdout is pointed at ``/dev/null`` and
     the report says ``closed_early``. ``summary`` (a JSON path) records version, model, threshold and counts.
     """
-    from phosnet.encoding import ALPHABET
     from phosnet.io.atomic import atomic_output
     from phosnet.io.jsonio import write_json
     from phosnet.io.writers import SiteWriter, format_for
@@ -278,10 +272,7 @@ def scan_to_file(
                 counts["sites"] += len(batch)
                 counts["predicted"] += int(batch.predicted.sum())
                 rows = batch.select(batch.predicted) if predicted_only else batch
-                writer.write_codes(
-                    rows.protein_ids, rows.protein_index, rows.positions, rows.windows, rows.scores, rows.predicted,
-                    model_name, ALPHABET,
-                )
+                writer.write(rows.rows(model_name))
             counts["rows_written"] = writer.rows
             handle.flush()
     except BrokenPipeError:

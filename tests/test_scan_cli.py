@@ -10,12 +10,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 
 import phosnet
 from phosnet.cli import cli, main
+from phosnet.io.rows import COLUMNS
 
 DATA = Path(__file__).parent / "data" / "scan"
 TINY = str(DATA / "tiny.keras")
@@ -38,22 +40,30 @@ def expected() -> pd.DataFrame:
     return phosnet.predict(EXAMPLE, model=TINY)
 
 
+def read_table(path: Path | io.StringIO, sep: str = "\t") -> pd.DataFrame:
+    """A written site table as the API's DataFrame (empty accession/gene strings, empty percentile NaN)."""
+    return pd.read_csv(path, sep=sep, dtype={"accession": str, "gene": str, "percentile": float},
+                       keep_default_na=False, na_values={"percentile": [""]})
+
+
 def test_tsv_file_equals_api(tmp_path: Path, expected: pd.DataFrame) -> None:
     out = tmp_path / "sites.tsv"
     result = run(str(EXAMPLE), "-o", str(out), "--batch-size", "40")
     assert result.exit_code == 0, result.output
-    got = pd.read_csv(out, sep="\t")
-    assert list(got.columns) == ["protein_id", "position", "residue", "window", "score", "predicted", "model"]
+    got = read_table(out)
+    assert list(got.columns) == list(COLUMNS)
     pd.testing.assert_frame_equal(got.drop(columns="score"), expected.drop(columns="score"))
-    assert (got["score"] - expected["score"]).abs().max() <= 5e-5  # 4 decimals written
+    # the written score reads back as the model's float32, exactly (same batches: the engine's chunking can move
+    # a score by one float32 step)
+    same_batches = phosnet.predict(EXAMPLE, model=TINY, batch_size=40)
+    assert (got["score"].to_numpy(np.float32) == same_batches["score"].to_numpy(np.float32)).all()
+    assert got["accession"].iloc[0] == "P31749" and got["gene"].iloc[0] == "AKT1"  # sp|P31749|AKT1_HUMAN ... GN=AKT1
     assert not list(tmp_path.glob(".*part"))
 
 
 def test_csv_gff3_and_predicted_only(tmp_path: Path, expected: pd.DataFrame) -> None:
     assert run(str(EXAMPLE), "-o", str(tmp_path / "s.csv")).exit_code == 0
-    pd.testing.assert_frame_equal(
-        pd.read_csv(tmp_path / "s.csv").drop(columns="score"), expected.drop(columns="score")
-    )
+    pd.testing.assert_frame_equal(read_table(tmp_path / "s.csv", ","), expected)
     assert run(str(EXAMPLE), "-o", str(tmp_path / "s.gff3"), "--predicted-only").exit_code == 0
     lines = (tmp_path / "s.gff3").read_text().splitlines()
     assert lines[0] == "##gff-version 3"
@@ -63,10 +73,35 @@ def test_csv_gff3_and_predicted_only(tmp_path: Path, expected: pd.DataFrame) -> 
     first = rows[0]
     assert first[:5] == [calls.iloc[0]["protein_id"], "phosnet", "phosphorylation_site",
                          str(calls.iloc[0]["position"]), str(calls.iloc[0]["position"])]  # 1-based, start = end
+    assert np.float32(first[5]) == np.float32(calls.iloc[0]["score"])
     assert f"residue={calls.iloc[0]['residue']}" in first[8] and "predicted=true" in first[8]
+    assert f"accession={calls.iloc[0]['accession']};gene={calls.iloc[0]['gene']}" in first[8]
     # --format overrides the suffix
     assert run(str(EXAMPLE), "-o", str(tmp_path / "g.txt"), "--format", "gff3").exit_code == 0
     assert (tmp_path / "g.txt").read_text().startswith("##gff-version 3\n")
+
+
+@pytest.mark.parametrize("suffix", [".tsv", ".csv"])
+def test_written_file_ranks_real_proteins_as_the_model_does(tmp_path: Path, suffix: str) -> None:
+    """Scan real proteins (tests/data/train, labelled) with the bundled model to a file: sorting the file gives
+    the API's order, and ROC-AUC from the file equals the API's (a 4-decimal writer tied most scores at 0.0000)."""
+    from sklearn.metrics import roc_auc_score as roc_auc
+
+    proteins = Path(__file__).parent / "data" / "train" / "proteins.fasta"
+    labels = pd.read_csv(Path(__file__).parent / "data" / "train" / "sites.tsv", sep="\t")
+    out = tmp_path / f"sites{suffix}"
+    result = CliRunner().invoke(cli, ["scan", str(proteins), "-o", str(out), "-q"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    written = read_table(out, "\t" if suffix == ".tsv" else ",")
+    api = phosnet.predict(proteins)
+    assert written[["protein_id", "position"]].equals(api[["protein_id", "position"]])
+    order_file = np.argsort(-written["score"].to_numpy(), kind="stable")
+    order_api = np.argsort(-api["score"].to_numpy(), kind="stable")
+    np.testing.assert_array_equal(order_file, order_api)
+    assert written["score"].nunique() == api["score"].nunique()
+    y = written.merge(labels, on=["protein_id", "position"], validate="1:1")["label"].to_numpy()
+    assert len(y) == len(written) == 319 and 0 < y.sum() < len(y)
+    assert abs(roc_auc(y, written["score"].to_numpy()) - roc_auc(y, api["score"].to_numpy())) <= 1e-6
 
 
 def test_stdin_stdout_and_gz(tmp_path: Path, expected: pd.DataFrame) -> None:

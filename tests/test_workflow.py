@@ -18,6 +18,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from phosnet.io.rows import COLUMNS
+
 pytest.importorskip("snakemake", reason="snakemake is not installed (pip install 'phosnet[workflow]')")
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -190,7 +192,7 @@ def test_scan_workflow_equals_one_scan(tmp_path, model_option):
     read = {"sep": "\t", "dtype": {"protein_id": str, "residue": str, "window": str}, "keep_default_na": False}
     gathered = pd.read_csv(gathered_path, **read)
     single = pd.read_csv(tmp_path / "single.tsv", **read)
-    assert list(gathered.columns[:6]) == ["protein_id", "position", "residue", "window", "score", "predicted"]
+    assert list(gathered.columns) == list(COLUMNS)
     assert len(single) == 181  # every S/T of the 8 proteins
     pd.testing.assert_frame_equal(gathered, single)
     assert gathered_path.read_text().count("protein_id") == 1  # header once

@@ -1,80 +1,162 @@
-"""Streaming site writers: header once, formats, escaping, score formatting."""
+# ruff: noqa: UP031 - "%.9g" is the reference the writer is tested against
+"""Site rows and their writers: the one row formatter, faithful scores, UniProt columns, formats, escaping."""
 
 from __future__ import annotations
 
+import csv
 import io
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from phosnet.io.writers import SiteWriter, format_for, format_scores
+from phosnet.io.rows import COLUMNS, SiteRows, format_percentiles, format_scores, uniprot_fields
+from phosnet.io.writers import SiteWriter, format_for
+
+ALPHABET = "ACDEFGHIKLMNPQRSTVWYX"
 
 
-def _write(fmt: str, ids: list[str], batches: int = 2) -> str:
+def _rows(n: int = 500, seed: int = 0, percentiles: bool = True) -> SiteRows:
+    rng = np.random.default_rng(seed)
+    ids = ["sp|P31749|AKT1_HUMAN", "a,b", 'q"x', "é-id", "tr|Q9XYZ1|Q9XYZ1_MOUSE", "odd id;x"]
+    descriptions = [
+        "sp|P31749|AKT1_HUMAN RAC-alpha serine/threonine-protein kinase OS=Homo sapiens OX=9606 GN=AKT1 PE=1 SV=2",
+        "a,b no gene", 'q"x', "é-id GN=weird,gene", "tr|Q9XYZ1|Q9XYZ1_MOUSE Uncharacterized OS=Mus musculus",
+        "odd id;x",
+    ]
+    index = np.sort(rng.integers(0, len(ids), n)).astype(np.int32)
+    positions = rng.choice([1, 9, 10, 99, 100, 12345, 1234567], n)
+    windows = rng.integers(0, 21, (n, 31)).astype(np.int8)
+    special = np.array([0.0, 1.0, 0.99995, 0.00004, 1e-30, 0.5, 0.1, 1e-4, 9.9999e-5], dtype=np.float32)
+    scores = np.concatenate([special, (10 ** rng.uniform(-12, 0, max(n - len(special), 0)))]).astype(np.float32)[:n]
+    pct = np.where(rng.random(n) < 0.1, np.nan, rng.uniform(0, 100, n)) if percentiles else None
+    return SiteRows(ids, index, positions, windows, scores, scores >= 0.5, "m,1", pct, descriptions, ALPHABET)
+
+
+def _read(text: str, fmt: str) -> pd.DataFrame:
+    return pd.read_csv(io.StringIO(text), sep="\t" if fmt == "tsv" else ",", keep_default_na=False,
+                       dtype={"accession": str, "gene": str, "percentile": str, "score": str})
+
+
+def test_uniprot_fields() -> None:
+    assert uniprot_fields("sp|P31749|AKT1_HUMAN", "sp|P31749|AKT1_HUMAN RAC OS=Homo sapiens GN=AKT1 PE=1") == (
+        "P31749", "AKT1")
+    assert uniprot_fields("tr|A0A024R161|A0A024R161_HUMAN", "tr|A0A024R161|A0A024R161_HUMAN x") == ("A0A024R161", "")
+    assert uniprot_fields("P31749", "P31749 GN=AKT1") == ("", "AKT1")
+    assert uniprot_fields("gi|123|ref|NP_1|", "gi|123|ref|NP_1| protein") == ("", "")
+    assert uniprot_fields("sp|P31749|AKT1_HUMAN", None) == ("P31749", "")
+
+
+def test_scores_are_percent_9g_and_read_back_as_the_same_float32() -> None:
+    """Every float32 in [0, 1] (uniform, log-uniform down to denormals, random bit patterns) is written as
+    Python's "%.9g", which reads back as exactly the same float32: a sorted file keeps the model's order."""
+    rng = np.random.default_rng(1)
+    n = 200_000
+    values = np.concatenate([
+        rng.random(n).astype(np.float32),
+        (10.0 ** rng.uniform(-45, 0, n)).astype(np.float32),
+        rng.integers(0, 0x3F800001, n, dtype=np.uint32).view(np.float32),  # every float32 bit pattern in [0, 1]
+        np.array([0, 1, 0.5, 1e-4, 9.99999e-5, 1 - 2**-24, 2**-149, np.nan, -0.5, 2.5, np.inf], dtype=np.float32),
+    ])
+    text = format_scores(values)
+    assert text == ["%.9g" % v for v in values.astype(np.float64).tolist()]
+    finite = np.isfinite(values)
+    back = np.array([float(t) for t in text], dtype=np.float32)
+    np.testing.assert_array_equal(back[finite], values[finite])
+    # order: distinct floats stay distinct and in order, equal floats tie
+    order = np.argsort(values[finite], kind="stable")
+    parsed = np.array([float(t) for t in text])[finite][order]
+    assert (np.diff(parsed) >= 0).all()
+    assert len(np.unique(parsed)) == len(np.unique(values[finite]))
+
+
+def test_six_or_eight_digits_would_tie_distinct_floats() -> None:
+    """Why 9 digits: adjacent float32 values near 0.1 share their first 8 significant digits."""
+    a = np.float32(0.10000001639127731)
+    b = np.nextafter(a, np.float32(1))
+    assert "%.8g" % a == "%.8g" % b == "0.10000002" and "%.6g" % a == "%.6g" % b
+    assert format_scores(np.array([a, b])) == ["0.100000016", "0.100000024"]
+
+
+def test_percentiles_text() -> None:
+    assert format_percentiles(np.array([0.0, 99.994, 99.996, 100.0, np.nan, 50.125]), 6) == [
+        "0.00", "99.99", "100.00", "100.00", "", "50.12"]
+    assert format_percentiles(None, 2) == ["", ""]
+
+
+@pytest.mark.parametrize("fmt", ["tsv", "csv"])
+def test_table_file_equals_the_frame(fmt: str) -> None:
+    """The written TSV/CSV holds exactly the API's DataFrame: every column, score and percentile text included."""
+    rows = _rows()
     out = io.StringIO()
     writer = SiteWriter(out, fmt)
-    for _ in range(batches):
-        writer.write(ids, np.arange(1, len(ids) + 1), ["S"] * len(ids), ["XXS"] * len(ids),
-                     np.linspace(0, 1, len(ids)), np.array([True] * len(ids)), "m")
-    assert writer.rows == batches * len(ids)
-    return out.getvalue()
+    for part in (slice(0, 0), slice(0, 200), slice(200, 500)):
+        mask = np.zeros(len(rows), dtype=bool)
+        mask[part] = True
+        writer.write(rows.select(mask))
+    assert writer.rows == len(rows)
+    got = _read(out.getvalue(), fmt)
+    frame = rows.frame()
+    assert list(got.columns) == list(COLUMNS) == list(frame.columns)
+    for column in ("protein_id", "accession", "gene", "residue", "window", "model"):
+        assert got[column].tolist() == frame[column].tolist(), column
+    assert got["position"].tolist() == frame["position"].tolist()
+    assert got["predicted"].tolist() == frame["predicted"].tolist()
+    assert set(out.getvalue().split(chr(10))[1].split("\t" if fmt == "tsv" else ",")) & {"true", "false"}
+    assert got["score"].tolist() == ["%.9g" % s for s in frame["score"]]
+    assert got["percentile"].tolist() == format_percentiles(frame["percentile"].to_numpy(), len(frame))
+    assert got["accession"].tolist()[:1] == ["P31749"] and "AKT1" in got["gene"].tolist()
 
 
-def test_header_once_across_batches() -> None:
-    text = _write("tsv", ["a", "b"], batches=3)
-    lines = text.splitlines()
-    assert lines[0].startswith("protein_id\t") and sum(line.startswith("protein_id") for line in lines) == 1
-    assert len(lines) == 7
-
-
-def test_csv_quotes_awkward_ids() -> None:
-    text = _write("csv", ['a,b', 'q"x'], batches=1)
-    assert '"a,b",1,S,XXS,0.0000,true,m' in text and '"q""x",2,S' in text
-
-
-def test_gff3_one_based_and_escaped() -> None:
-    text = _write("gff3", ["sp|P1|X_HUMAN", "odd id;x"], batches=1)
-    lines = text.splitlines()
-    assert lines[0] == "##gff-version 3"
-    first = lines[1].split("\t")
-    assert first[:8] == ["sp|P1|X_HUMAN", "phosnet", "phosphorylation_site", "1", "1", "0.0000", ".", "."]
-    assert lines[2].split("\t")[0] == "odd%20id%3Bx"
-    assert first[8].startswith("Name=S1;residue=S;window=XXS;predicted=true")
-
-
-def test_empty_output_still_has_a_header() -> None:
+def test_csv_quotes_awkward_fields() -> None:
+    rows = _rows(60)
     out = io.StringIO()
-    SiteWriter(out, "tsv").write_header()
-    assert out.getvalue().count("\n") == 1
+    SiteWriter(out, "csv").write(rows)
+    parsed = list(csv.reader(io.StringIO(out.getvalue())))
+    assert all(len(line) == len(COLUMNS) for line in parsed)
+    assert {"a,b", 'q"x'} <= {line[0] for line in parsed} and "weird,gene" in {line[2] for line in parsed}
+    assert {line[-1] for line in parsed[1:]} == {"m,1"}
 
 
-def test_format_for_and_scores() -> None:
+def test_gff3_one_based_escaped_with_uniprot_attributes() -> None:
+    rows = _rows(300)
+    out = io.StringIO()
+    SiteWriter(out, "gff3").write(rows)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "##gff-version 3" and len(lines) == 301
+    frame = rows.frame()
+    for line, (_, row) in zip(lines[1:], frame.iterrows(), strict=True):
+        cols = line.split("\t")
+        assert cols[1:5] == ["phosnet", "phosphorylation_site", str(row.position), str(row.position)]
+        assert cols[5] == "%.9g" % row.score
+        attributes = dict(item.split("=", 1) for item in cols[8].split(";"))
+        assert attributes["window"] == row.window and attributes["predicted"] == str(row.predicted).lower()
+        if row.accession:
+            assert attributes["accession"] == row.accession
+        if row.gene:
+            assert attributes["gene"] == row.gene.replace(",", "%2C")
+        if np.isfinite(row.percentile):
+            assert attributes["percentile"] == format_percentiles(np.array([row.percentile]), 1)[0]
+        else:
+            assert "percentile" not in attributes
+    seqids = {line.split("\t")[0] for line in lines[1:]}
+    assert "odd%20id%3Bx" in seqids and "sp|P31749|AKT1_HUMAN" in seqids
+
+
+def test_header_once_and_empty_output_has_a_header() -> None:
+    out = io.StringIO()
+    writer = SiteWriter(out, "tsv")
+    writer.write_header()
+    assert out.getvalue() == "\t".join(COLUMNS) + "\n"
+    writer.write(_rows(5, percentiles=False))
+    writer.write(_rows(5, percentiles=False))
+    lines = out.getvalue().splitlines()
+    assert sum(line.startswith("protein_id") for line in lines) == 1 and len(lines) == 11
+    assert all(line.split("\t")[7] == "" for line in lines[1:])  # no background table: empty percentile
+
+
+def test_format_for() -> None:
     assert [format_for(p) for p in ("a.tsv", "a.CSV", "a.gff", "a.gff3", "-", None, "a.out")] == [
         "tsv", "csv", "gff3", "gff3", "tsv", "tsv", "tsv"]
     with pytest.raises(ValueError, match="format must be"):
         format_for("a.tsv", "bed")
-    assert format_scores(np.array([0.0, 0.123456, 0.99996, 1.0])) == ["0.0000", "0.1235", "1.0000", "1.0000"]
-
-
-@pytest.mark.parametrize("fmt", ["tsv", "csv", "gff3"])
-def test_write_codes_equals_write(fmt: str) -> None:
-    """The vectorised byte path writes exactly what the per-row path writes."""
-    alphabet = "ACDEFGHIKLMNPQRSTVWYX"
-    rng = np.random.default_rng(0)
-    ids = ["sp|P31749|AKT1_HUMAN", "a,b", 'q"x', "é-id", "p"]
-    index = np.sort(rng.integers(0, len(ids), 500)).astype(np.int32)
-    positions = rng.choice([1, 9, 10, 99, 100, 12345, 1234567], 500)
-    windows = rng.integers(0, 21, (500, 31)).astype(np.int8)
-    scores = np.concatenate([[0.0, 1.0, 0.99995, 0.00004], rng.random(496)]).astype(np.float32)
-    predicted = scores >= 0.5
-    texts = ["".join(alphabet[i] for i in row) for row in windows]
-    fast, slow = io.StringIO(), io.StringIO()
-    fast_writer, slow_writer = SiteWriter(fast, fmt), SiteWriter(slow, fmt)
-    for lo, hi in [(0, 0), (0, 200), (200, 500)]:
-        rows = slice(lo, hi)
-        fast_writer.write_codes(ids, index[rows], positions[rows], windows[rows], scores[rows], predicted[rows],
-                                "m,1", alphabet)
-        slow_writer.write([ids[i] for i in index[rows]], positions[rows], [t[15] for t in texts[rows]],
-                          texts[rows], scores[rows], predicted[rows], "m,1")
-    assert fast.getvalue() == slow.getvalue()
-    assert fast_writer.rows == slow_writer.rows == 500

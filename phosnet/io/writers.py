@@ -1,31 +1,37 @@
 """Streaming writers for site tables: TSV, CSV and GFF3, written batch by batch, header once.
 
-The table has one row per candidate residue: ``protein_id, position`` (1-based), ``residue, window, score,
-predicted, model``; no metadata in the header line. GFF3 rows use 1-based ``start = end = position``, type
-``phosphorylation_site`` (Sequence Ontology SO:0001811), source ``phosnet`` and the score in column 6.
-Combine with :func:`phosnet.io.atomic.atomic_output` so that a file appears only when complete.
+Rows come from :class:`phosnet.io.rows.SiteRows`, the one place that defines the columns (``protein_id,
+accession, gene, position, residue, window, score, percentile, predicted, model``) and their values; this
+module only lays them out as text. No metadata in the header line. GFF3 rows use 1-based ``start = end =
+position``, type ``phosphorylation_site`` (Sequence Ontology SO:0001811), source ``phosnet``, the score in
+column 6 and the other columns as attributes. Combine with :func:`phosnet.io.atomic.atomic_output` so that a
+file appears only when complete.
+
+TSV and CSV rows are built as one byte buffer per block: every field is laid out in fixed-width columns of a
+``(rows, width)`` byte matrix, NUL where a row's field is shorter, and the NUL bytes are dropped at once.
 
 >>> import io, numpy as np
 >>> out = io.StringIO()
->>> w = SiteWriter(out, "tsv")
->>> w.write(["P1", "P1"], np.array([2, 4]), ["S", "T"], ["XMSKT", "SKTXX"], np.array([0.91, 0.2]),
-...         np.array([True, False]), "m")
->>> [line.split(chr(9)) for line in out.getvalue().splitlines()][1:]
-[['P1', '2', 'S', 'XMSKT', '0.9100', 'true', 'm'], ['P1', '4', 'T', 'SKTXX', '0.2000', 'false', 'm']]
+>>> rows = SiteRows(["sp|P31749|AKT1_HUMAN"], np.array([0, 0]), np.array([2, 3]),
+...                 np.array([[20, 10, 15], [10, 15, 16]]), np.array([0.91, 2e-5], dtype=np.float32),
+...                 np.array([True, False]), "m", descriptions=["sp|P31749|AKT1_HUMAN RAC-alpha GN=AKT1"])
+>>> SiteWriter(out, "csv").write(rows)
+>>> print(out.getvalue(), end="")
+protein_id,accession,gene,position,residue,window,score,percentile,predicted,model
+sp|P31749|AKT1_HUMAN,P31749,AKT1,2,M,XMS,0.910000026,,true,m
+sp|P31749|AKT1_HUMAN,P31749,AKT1,3,S,MST,1.99999995e-05,,false,m
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
 import numpy as np
 
-COLUMNS = ("protein_id", "position", "residue", "window", "score", "predicted", "model")
-"""Columns of a site table, in order."""
+from phosnet.io.rows import COLUMNS, SiteRows, format_percentiles, format_scores, percentile_slots, score_slots
 
 FORMATS = ("tsv", "csv", "gff3")
 """Output formats; see :func:`format_for`."""
@@ -35,14 +41,6 @@ SUFFIXES = {".tsv": "tsv", ".txt": "tsv", ".tab": "tsv", ".csv": "csv", ".gff3":
 GFF3_TYPE = "phosphorylation_site"
 """GFF3 feature type: the Sequence Ontology term SO:0001811."""
 
-SCORE_DECIMALS = 4
-"""Decimals written for scores."""
-
-_SCORE_STRINGS = np.array([f"{i / 10**SCORE_DECIMALS:.{SCORE_DECIMALS}f}" for i in range(10**SCORE_DECIMALS + 1)])
-_SCORE_BYTES = np.frombuffer("".join(_SCORE_STRINGS.tolist()).encode("ascii"), np.uint8).reshape(
-    len(_SCORE_STRINGS), -1
-)
-_POWERS_OF_TEN = 10 ** np.arange(1, 19, dtype=np.int64)
 _GFF_UNSAFE_SEQID = re.compile(r"[^a-zA-Z0-9.:^*$@!+_?\-|]")
 _GFF_UNSAFE_ATTR = re.compile(r"[;=&,\t\n\r%]")
 
@@ -65,16 +63,6 @@ def format_for(path: str | os.PathLike | None, fmt: str | None = None) -> str:
     return SUFFIXES.get(Path(path).suffix.lower(), "tsv")
 
 
-def _score_index(scores: np.ndarray) -> np.ndarray:
-    scaled = np.rint(np.clip(np.asarray(scores, dtype=np.float64), 0.0, 1.0) * 10**SCORE_DECIMALS)
-    return scaled.astype(np.int64)
-
-
-def format_scores(scores: np.ndarray) -> list[str]:
-    """Scores in ``[0, 1]`` as fixed-point strings (vectorised lookup, much faster than ``%`` formatting)."""
-    return _SCORE_STRINGS[_score_index(scores)].tolist()
-
-
 def _csv_field(text: str) -> str:
     if any(c in text for c in ',"\n\r'):
         return '"' + text.replace('"', '""') + '"'
@@ -83,6 +71,26 @@ def _csv_field(text: str) -> str:
 
 def _gff_escape(text: str, pattern: re.Pattern[str]) -> str:
     return pattern.sub(lambda m: f"%{ord(m.group()):02X}", text)
+
+
+def _padded(words: list[str], sep: str) -> np.ndarray:
+    """Words (each followed by ``sep``) as a NUL-padded ``(len(words), longest)`` byte matrix."""
+    encoded = [(w + sep).encode("utf-8") for w in words]
+    if any(b"\0" in b for b in encoded):
+        raise ValueError("a protein id, gene or model name contains a NUL byte")
+    longest = max((len(b) for b in encoded), default=0)
+    return np.frombuffer(b"".join(b.ljust(longest, b"\0") for b in encoded), np.uint8).reshape(len(encoded), longest)
+
+
+def _position_slots(positions: np.ndarray) -> np.ndarray:
+    """Positive integers as right-aligned decimal digits, NUL-padded on the left."""
+    positions = np.asarray(positions, dtype=np.int64)
+    width = len(str(int(positions.max()))) if len(positions) else 1
+    slots = np.empty((len(positions), width), dtype=np.uint8)
+    for k in range(width):
+        place = 10 ** (width - 1 - k)
+        slots[:, k] = np.where(positions >= place, 48 + positions // place % 10, 0)
+    return slots
 
 
 class SiteWriter:
@@ -113,129 +121,77 @@ class SiteWriter:
             self.handle.write(sep.join(COLUMNS) + "\n")
         self._header_written = True
 
-    def write(
-        self,
-        protein_ids: Sequence[str] | np.ndarray,
-        positions: Sequence[int] | np.ndarray,
-        residues: Sequence[str] | np.ndarray,
-        windows: Sequence[str] | np.ndarray,
-        scores: np.ndarray,
-        predicted: np.ndarray,
-        model: str,
-    ) -> None:
-        """Append rows (one per site); all columns have the same length, ``model`` is one name for all."""
+    def write(self, rows: SiteRows) -> None:
+        """Append a block of rows."""
         self.write_header()
-        ids = list(protein_ids)
-        if not ids:
+        if not len(rows):
             return
-        pos = np.asarray(positions).tolist()
-        res = list(np.asarray(residues).tolist())
-        win = list(np.asarray(windows).tolist())
-        score = format_scores(scores)
-        pred = np.where(np.asarray(predicted, dtype=bool), "true", "false").tolist()
         if self.fmt == "gff3":
-            lines = self._gff3(ids, pos, res, win, score, pred, model)
+            self.handle.write("".join(self._gff3(rows)))
         else:
-            sep = "\t" if self.fmt == "tsv" else ","
-            if self.fmt == "csv":
-                ids = [_csv_field(i) for i in ids]
-                model = _csv_field(model)
-            tail = f"{sep}{model}\n"
-            lines = [
-                f"{i}{sep}{p}{sep}{r}{sep}{w}{sep}{s}{sep}{d}{tail}"
-                for i, p, r, w, s, d in zip(ids, pos, res, win, score, pred, strict=True)
-            ]
-        self.handle.write("".join(lines))
-        self.rows += len(ids)
+            self.handle.write(self._table_bytes(rows).decode("utf-8"))
+        self.rows += len(rows)
 
-    def write_codes(
-        self,
-        protein_ids: Sequence[str],
-        protein_index: np.ndarray,
-        positions: np.ndarray,
-        windows: np.ndarray,
-        scores: np.ndarray,
-        predicted: np.ndarray,
-        model: str,
-        alphabet: str,
-    ) -> None:
-        """:meth:`write` from numpy columns, the fast way: the same text, built as one byte buffer per call.
-
-        ``protein_ids`` holds each protein once and ``protein_index`` points every row into it; ``windows``
-        is ``(n, width)`` integer indices into ``alphabet``, centred on the residue. GFF3 goes through
-        :meth:`write`.
-        """
-        positions = np.asarray(positions, dtype=np.int64)
-        n = len(positions)
-        width = windows.shape[1] if windows.ndim == 2 else 0
-        letters = np.frombuffer(alphabet.encode("ascii"), dtype=np.uint8)[windows] if n else windows
-        if self.fmt == "gff3" or not n or not width or (positions < 1).any():
-            texts = np.ascontiguousarray(letters).view(f"S{max(width, 1)}").ravel().astype(str) if n else []
-            self.write(
-                np.asarray(protein_ids, dtype=object)[protein_index] if n else [], positions,
-                [t[width // 2] for t in texts], texts, scores, predicted, model,
-            )
-            return
-        self.write_header()
-        sep = 9 if self.fmt == "tsv" else 44
-        ids = [_csv_field(i) for i in protein_ids] if self.fmt == "csv" else list(protein_ids)
-        if self.fmt == "csv":
-            model = _csv_field(model)
-        encoded = [i.encode("utf-8") for i in ids]
-        id_len = np.array([len(b) for b in encoded], dtype=np.int64)
-        longest = max(int(id_len.max()), 1)
-        id_bytes = np.frombuffer(b"".join(b.ljust(longest, b"\0") for b in encoded), np.uint8).reshape(-1, longest)
-        row_id_len = id_len[protein_index]
-        digits = np.searchsorted(_POWERS_OF_TEN, positions, side="right") + 1
-        middle = width + 4 + len(_SCORE_STRINGS[0])  # sep residue sep window sep score
-        tails = [np.frombuffer(f"{chr(sep)}{word}{chr(sep)}{model}\n".encode(), np.uint8) for word in ("false", "true")]
-        pred = np.asarray(predicted, dtype=bool)
-        lengths = row_id_len + 1 + digits + middle + np.where(pred, len(tails[1]), len(tails[0]))
-        offset = np.cumsum(lengths) - lengths
-        buf = np.empty(int(lengths.sum()), dtype=np.uint8)
-        cols = np.arange(longest)
-        mask = cols < row_id_len[:, None]
-        buf[(offset[:, None] + cols)[mask]] = id_bytes[protein_index][mask]
-        at = offset + row_id_len
-        buf[at] = sep
-        at += 1
-        for k in range(int(digits.max())):
-            has = digits > k
-            power = 10 ** np.maximum(digits - 1 - k, 0)
-            buf[(at + k)[has]] = (48 + positions // power % 10)[has]
-        at += digits
-        block = np.empty((n, middle), dtype=np.uint8)
-        block[:, 0] = sep
-        block[:, 1] = letters[:, width // 2]
-        block[:, 2] = sep
-        block[:, 3 : 3 + width] = letters
-        block[:, 3 + width] = sep
-        block[:, 4 + width :] = _SCORE_BYTES[_score_index(scores)]
-        buf[at[:, None] + np.arange(middle)] = block
-        at += middle
-        for value, tail in ((False, tails[0]), (True, tails[1])):
-            rows = at[pred == value]
-            if len(rows):
-                buf[rows[:, None] + np.arange(len(tail))] = tail
-        self.handle.write(buf.tobytes().decode("utf-8"))
-        self.rows += n
+    def _table_bytes(self, rows: SiteRows) -> bytes:
+        """TSV/CSV text of ``rows`` as one byte buffer (fixed-width NUL-padded fields, then NULs dropped)."""
+        sep = "\t" if self.fmt == "tsv" else ","
+        field = _csv_field if self.fmt == "csv" else str
+        n, width = len(rows), rows.width
+        accessions, genes = rows.protein_fields()
+        prefixes = _padded(
+            [f"{field(i)}{sep}{a}{sep}{field(g)}" for i, a, g in zip(rows.protein_ids, accessions, genes, strict=True)],
+            sep,
+        )
+        model = field(rows.model)
+        tails = _padded([f"{word}{sep}{model}\n" for word in ("false", "true")], "")
+        positions = _position_slots(rows.positions)
+        letters = rows.window_letters()
+        parts = [
+            prefixes[np.asarray(rows.protein_index, dtype=np.intp)], positions, None, score_slots(rows.scores), None,
+            percentile_slots(rows.percentiles, n), None, tails[np.asarray(rows.predicted, dtype=np.intp)],
+        ]
+        sizes = [p.shape[1] if p is not None else 0 for p in parts]
+        sizes[2] = 3 + width + 1  # sep residue sep window sep
+        sizes[4] = sizes[6] = 1  # sep after the score, sep after the percentile
+        matrix = np.empty((n, sum(sizes)), dtype=np.uint8)
+        at = 0
+        for part, size in zip(parts, sizes, strict=True):
+            if part is not None:
+                matrix[:, at : at + size] = part
+            at += size
+        at = sizes[0] + sizes[1]
+        code = ord(sep)
+        matrix[:, at] = code
+        matrix[:, at + 1] = letters[:, width // 2] if width else 0
+        matrix[:, at + 2] = code
+        matrix[:, at + 3 : at + 3 + width] = letters
+        matrix[:, at + 3 + width] = code
+        matrix[:, at + sizes[2] + sizes[3]] = code
+        matrix[:, at + sizes[2] + sizes[3] + 1 + sizes[5]] = code
+        return matrix[matrix != 0].tobytes()
 
     @staticmethod
-    def _gff3(
-        ids: list[str], pos: list[int], res: list[str], win: list[str], score: list[str], pred: list[str], model: str
-    ) -> list[str]:
-        escaped: dict[str, str] = {}
-        model_attr = _gff_escape(model, _GFF_UNSAFE_ATTR)
-        lines = []
-        for i, p, r, w, s, d in zip(ids, pos, res, win, score, pred, strict=True):
-            seqid = escaped.get(i)
-            if seqid is None:
-                seqid = escaped[i] = _gff_escape(i, _GFF_UNSAFE_SEQID)
-            lines.append(
-                f"{seqid}\tphosnet\t{GFF3_TYPE}\t{p}\t{p}\t{s}\t.\t.\t"
-                f"Name={r}{p};residue={r};window={w};predicted={d};model={model_attr};Ontology_term=SO:0001811\n"
+    def _gff3(rows: SiteRows) -> list[str]:
+        accessions, genes = rows.protein_fields()
+        seqids = [_gff_escape(i, _GFF_UNSAFE_SEQID) for i in rows.protein_ids]
+        extras = [
+            (f";accession={_gff_escape(a, _GFF_UNSAFE_ATTR)}" if a else "")
+            + (f";gene={_gff_escape(g, _GFF_UNSAFE_ATTR)}" if g else "")
+            for a, g in zip(accessions, genes, strict=True)
+        ]
+        model_attr = _gff_escape(rows.model, _GFF_UNSAFE_ATTR)
+        scores = format_scores(rows.scores)
+        percentiles = [f";percentile={p}" if p else "" for p in format_percentiles(rows.percentiles, len(rows))]
+        called = np.where(np.asarray(rows.predicted, dtype=bool), "true", "false").tolist()
+        return [
+            f"{seqids[i]}\tphosnet\t{GFF3_TYPE}\t{p}\t{p}\t{s}\t.\t.\tName={r}{p}{extras[i]};residue={r};window={w}"
+            f"{c};predicted={d};model={model_attr};Ontology_term=SO:0001811\n"
+            for i, p, r, w, s, c, d in zip(
+                np.asarray(rows.protein_index).tolist(), np.asarray(rows.positions).tolist(),
+                rows.residue_strings().tolist(), rows.window_strings().tolist(), scores, percentiles, called,
+                strict=True,
             )
-        return lines
+        ]
 
 
-__all__ = ["COLUMNS", "FORMATS", "GFF3_TYPE", "SiteWriter", "format_for", "format_scores"]
+__all__ = ["COLUMNS", "FORMATS", "GFF3_TYPE", "SiteRows", "SiteWriter", "format_for", "format_scores"]

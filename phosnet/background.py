@@ -1,0 +1,154 @@
+"""A model's reference background: percentiles and stringency levels for its scores.
+
+The background is the same model's scores on every S/T of a reference proteome (the human proteome for the
+bundled models). It is stored in the model's metadata (key ``"background"``) as a compact quantile table: the
+score below which ``p`` percent of the background lies, for ``p`` on a grid that is finer towards the top
+(0.1 steps to 90, 0.01 to 99, 0.001 to 100; 2,801 points). From it:
+
+* **percentile** of a score: the share of background sites scoring at or below it, 0-100 (100 = as high as the
+  highest), interpolated linearly between grid points, so it is monotone in the score;
+* **stringency** levels, as ScanSite names them: ``high``, ``medium`` and ``low`` call the top 0.2%, 1% and 5%
+  of background sites; their score thresholds are read off the table.
+
+The table is made by :func:`build_background` (``phosnet train --background FASTA``; for the bundled models by
+``python benchmarks/background/build.py``), which also records, per level, how many background sites it calls.
+Pure numpy: no TensorFlow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+STRINGENCY = {"high": 0.2, "medium": 1.0, "low": 5.0}
+"""Stringency level -> percent of background sites it calls (the top of the background)."""
+
+DEFAULT_STRINGENCY = "medium"
+"""The call a scan makes when no threshold, specificity or stringency is given (and the model has a background)."""
+
+
+def percentile_grid() -> np.ndarray:
+    """The percentiles at which the table stores a score: 0-90 by 0.1, 90-99 by 0.01, 99-100 by 0.001."""
+    parts = [np.arange(0, 900) / 10, np.arange(9000, 9900) / 100, np.arange(99000, 100001) / 1000]
+    return np.round(np.concatenate(parts), 3)
+
+
+def _sig9(value: float) -> float:
+    return float(f"{value:.9g}")
+
+
+def quantile_table(scores: np.ndarray) -> dict[str, Any]:
+    """``{"sites", "percentiles", "scores"}``: the score at each :func:`percentile_grid` point of ``scores``.
+
+    The score at ``p`` is the smallest background score with at least ``p`` percent of the background at or
+    below it (the inverted empirical CDF), so calling ``score >= table score at 100 - t`` calls about ``t``
+    percent of the background.
+    """
+    values = np.asarray(scores, dtype=np.float64).ravel()
+    values = values[np.isfinite(values)]
+    if not len(values):
+        raise ValueError("no background scores")
+    grid = percentile_grid()
+    quantiles = np.quantile(values, grid / 100.0, method="inverted_cdf")
+    return {
+        "sites": int(len(values)),
+        "percentiles": grid.tolist(),
+        "scores": [_sig9(q) for q in np.maximum.accumulate(quantiles)],
+    }
+
+
+@dataclass(frozen=True)
+class Background:
+    """A quantile table read from model metadata; maps scores to percentiles and levels to thresholds."""
+
+    percentiles: np.ndarray
+    scores: np.ndarray
+    sites: int = 0
+    source: str = ""
+    stringency: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_metadata(cls, metadata: Mapping[str, Any]) -> Background | None:
+        """The background stored under ``metadata["background"]``, or ``None`` when there is none."""
+        table = metadata.get("background") if metadata else None
+        if not table or not table.get("scores"):
+            return None
+        percentiles = np.asarray(table["percentiles"], dtype=np.float64)
+        scores = np.asarray(table["scores"], dtype=np.float64)
+        if percentiles.shape != scores.shape or (np.diff(scores) < 0).any() or (np.diff(percentiles) <= 0).any():
+            raise ValueError("background table: percentiles and scores must be increasing and of the same length")
+        return cls(percentiles, scores, int(table.get("sites", 0)), str(table.get("source", "")),
+                   dict(table.get("stringency", {})))
+
+    def percentile(self, scores: np.ndarray) -> np.ndarray:
+        """Percentile (0-100) of each score: the share of the background at or below it, interpolated."""
+        # np.interp needs increasing x: where several grid points share one score (ties), keep the highest
+        # percentile, i.e. every background site at that score counts as "at or below".
+        last = np.append(self.scores[1:] != self.scores[:-1], True)
+        x, y = self.scores[last], self.percentiles[last]
+        values = np.asarray(scores, dtype=np.float64)
+        result = np.interp(values, x, y, left=0.0, right=100.0)
+        return np.where(np.isnan(values), np.nan, result)
+
+    def threshold(self, level: str) -> float:
+        """The score threshold of a stringency level (``score >= threshold`` calls its top share)."""
+        if level not in STRINGENCY:
+            raise ValueError(f"stringency must be one of {', '.join(STRINGENCY)}, not {level!r}")
+        stored = self.stringency.get(level, {}).get("threshold")
+        if stored is not None:
+            return float(stored)
+        return float(np.interp(100.0 - STRINGENCY[level], self.percentiles, self.scores))
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def background_from_scores(scores: np.ndarray, *, source: str = "", **provenance: Any) -> dict[str, Any]:
+    """The ``"background"`` metadata entry for background ``scores``: quantile table, stringency thresholds and
+    how many background sites each level calls, and ``provenance`` (e.g. the proteome's checksum)."""
+    values = np.asarray(scores, dtype=np.float32)  # compared as a scan compares: float32 score >= threshold
+    table = quantile_table(values)
+    background = Background.from_metadata({"background": table})
+    assert background is not None
+    levels = {}
+    for level, top in STRINGENCY.items():
+        threshold = _sig9(background.threshold(level))
+        calls = int((values >= np.float32(threshold)).sum())
+        levels[level] = {"top_percent": top, "threshold": threshold, "background_calls": calls,
+                         "background_percent": round(100.0 * calls / len(values), 4)}
+    return {"source": source, **provenance, "sites": table["sites"], "stringency": levels,
+            "percentiles": table["percentiles"], "scores": table["scores"]}
+
+
+def build_background(model: Any, proteome: str | os.PathLike, *, engine: str = "auto") -> dict[str, Any]:
+    """Scan every S/T (the model's residues) of ``proteome`` with ``model`` and make its background entry."""
+    from phosnet.scan import predict_iter
+
+    scores = [frame["score"].to_numpy() for frame in predict_iter(proteome, model=model, threshold=1.0,
+                                                                   engine=engine)]
+    name = os.path.basename(os.fspath(proteome))
+    return background_from_scores(np.concatenate(scores), source=name, source_sha256=file_sha256(proteome))
+
+
+def sensitivity_at_levels(background: Background, positive_scores: Iterable[float]) -> dict[str, float]:
+    """Share of ``positive_scores`` (known sites) called at each stringency level."""
+    scores = np.asarray(list(positive_scores), dtype=np.float64)
+    return {level: float((scores >= background.threshold(level)).mean()) if len(scores) else float("nan")
+            for level in STRINGENCY}
+
+
+__all__ = [
+    "DEFAULT_STRINGENCY", "STRINGENCY", "Background", "background_from_scores", "build_background", "percentile_grid",
+    "quantile_table", "sensitivity_at_levels",
+]

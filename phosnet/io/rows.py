@@ -1,0 +1,304 @@
+"""The site row, in one place: which columns a scan reports, in which order, and how each value is made.
+
+Every writer (TSV, CSV and GFF3 in :mod:`phosnet.io.writers`) and the API's DataFrame (:mod:`phosnet.scan`)
+take their rows from a :class:`SiteRows` block, so a column is defined once:
+
+========== =====================================================================================
+protein_id the FASTA header's first word, unchanged
+accession  UniProt accession from an ``sp|ACC|NAME`` / ``tr|ACC|NAME`` id; empty otherwise
+gene       gene name from ``GN=GENE`` in the header's description; empty otherwise
+position   1-based position of the residue
+residue    the candidate residue (centre of the window)
+window     the residues around it (``X`` = padding past a protein end)
+score      the model's float32 score, written with 9 significant digits (``%.9g``): every float32 reads
+           back exactly, so sorting a written file gives the model's order, with ties only where the
+           floats tie
+percentile rank of the score against the model's reference background (every S/T of a reference
+           proteome, 100 = highest); empty when the model has no background table
+predicted  ``true``/``false``: whether the site is called under the scan's rule
+model      the model's name
+========== =====================================================================================
+
+Scores are formatted by a vectorised equivalent of ``"%.9g" % score`` (:func:`score_slots`), tested to be
+byte-identical to it, because a proteome has over a million rows and ``%`` formatting is slow.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from phosnet.encoding import ALPHABET
+
+COLUMNS = (
+    "protein_id", "accession", "gene", "position", "residue", "window", "score", "percentile", "predicted", "model",
+)
+"""Columns of a site table, in order."""
+
+SCORE_DIGITS = 9
+"""Significant digits written for scores: enough for every float32 to read back exactly."""
+
+PERCENTILE_DECIMALS = 2
+"""Decimals written for percentiles (0.00-100.00)."""
+
+_GENE = re.compile(r"(?:^|\s)GN=(\S+)")
+
+
+def uniprot_fields(protein_id: str, description: str | None = None) -> tuple[str, str]:
+    """``(accession, gene)`` from a UniProt header; empty strings when the header is not in UniProt's form.
+
+    ``description`` is the header line after ``>`` (it may start with the id).
+
+    >>> uniprot_fields("sp|P31749|AKT1_HUMAN", "sp|P31749|AKT1_HUMAN RAC-alpha kinase OS=Homo sapiens GN=AKT1 PE=1")
+    ('P31749', 'AKT1')
+    >>> uniprot_fields("my_protein", "my_protein some text")
+    ('', '')
+    """
+    parts = protein_id.split("|")
+    accession = parts[1] if len(parts) >= 3 and parts[0] in {"sp", "tr"} else ""
+    found = _GENE.search(description) if description else None
+    return accession, found.group(1) if found else ""
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Scores: "%.9g", vectorised
+# ----------------------------------------------------------------------------------------------------------
+def _packed_digits(width: int, dtype: type, drop_trailing_zeros: bool = False) -> np.ndarray:
+    """ASCII digits of 0 .. 10**width - 1 (zero-padded), packed into one ``dtype`` integer each.
+
+    With ``drop_trailing_zeros`` the trailing zero digits are NUL bytes instead (all of them for 0).
+    """
+    size = np.dtype(dtype).itemsize
+    numbers = np.arange(10**width, dtype=np.int64)
+    table = np.zeros((10**width, size), dtype=np.uint8)
+    for k in range(width):
+        table[:, k] = 48 + numbers // 10 ** (width - 1 - k) % 10
+    if drop_trailing_zeros:
+        trailing = np.ones(10**width, dtype=bool)
+        for k in range(width - 1, -1, -1):
+            trailing &= table[:, k] == 48
+            table[trailing, k] = 0
+    return table.view(dtype).ravel()
+
+
+_DIGITS_4 = _packed_digits(4, np.uint32)
+_DIGITS_4_SHORT = _packed_digits(4, np.uint32, drop_trailing_zeros=True)
+_DIGITS_5_SHORT = _packed_digits(5, np.uint64, drop_trailing_zeros=True)
+_ZEROS = np.array([int.from_bytes(b"0" * z, "little") for z in range(4)], dtype=np.uint32)  # "", "0", "00", "000"
+_EXPONENTS = np.array([int.from_bytes(f"e-{k:02d}".encode(), "little") for k in range(100)], dtype=np.uint32)
+_POW10 = np.array([float(10**k) for k in range(0, 120)])  # exact to the last bit (Python rounds ints correctly)
+_SCORE_COLUMNS = 18
+
+
+def score_slots(scores: np.ndarray) -> np.ndarray:
+    """Scores as ``"%.9g" % score`` text in fixed ``(n, 18)`` ASCII slots, NUL bytes where a row has no character.
+
+    Dropping the NUL bytes of a row gives exactly ``"%.9g" % score`` (tested byte for byte), so a writer can
+    lay every row out in fixed columns and compact once. Scores from 1e-99 to below 1 (every sigmoid output but
+    0 and 1) are formatted with numpy table look-ups; anything else (0, 1, negatives, non-finite) with ``%``.
+    Columns: lead (``0``, or the first digit in scientific form), ``.``, 3 for zeros, the first digit (fixed
+    form), 8 more digits (trailing zeros dropped), ``e-XX`` (scientific form, below 1e-4).
+    """
+    x = np.asarray(scores, dtype=np.float64).ravel()
+    n = len(x)
+    out = np.zeros((n, _SCORE_COLUMNS), dtype=np.uint8)
+    fast = (x >= 1e-99) & (x < 1.0)  # NaN compares false
+    whole = bool(fast.all())
+    v = x if whole else x[fast]
+    exponent = np.floor(np.log10(v)).astype(np.int64)  # -99 .. -1
+    mantissa = np.rint(v * _POW10[8 - exponent])
+    for _ in range(2):  # log10 can be one off next to a power of ten
+        wrong = np.flatnonzero((mantissa >= 1e9) | (mantissa < 1e8))
+        if not len(wrong):
+            break
+        exponent[wrong] += np.where(mantissa[wrong] >= 1e9, 1, -1)
+        mantissa[wrong] = np.rint(v[wrong] * _POW10[np.clip(8 - exponent[wrong], 0, 119)])
+    odd = (exponent >= 0) | (mantissa >= 1e9) | (mantissa < 1e8)  # e.g. 0.9999999996 -> "1": left to "%"
+    if odd.any():
+        fast[np.flatnonzero(fast)[odd]] = False
+        whole = False
+        v, exponent, mantissa = v[~odd], exponent[~odd], mantissa[~odd]
+    k = len(v)
+    m = mantissa.astype(np.int64)
+    high = m // 100000  # first 4 digits
+    low = m - high * 100000  # last 5
+    round_low = low == 0
+    head = np.where(round_low, _DIGITS_4_SHORT[high], _DIGITS_4[high]).view(np.uint8).reshape(k, 4)
+    sci = exponent < -4
+    text = out if whole else np.zeros((k, _SCORE_COLUMNS), dtype=np.uint8)
+    text[:, 0] = np.where(sci, head[:, 0], 48)
+    text[:, 1] = np.where(sci & round_low & (head[:, 1] == 0), 0, 46)  # "%g" drops the '.' of a lone digit
+    text[:, 2:6] = (_ZEROS[np.where(sci, 0, -exponent - 1)] | np.where(sci, 0, head[:, 0].astype(np.uint32) << 24))\
+        .view(np.uint8).reshape(k, 4)
+    text[:, 6:9] = head[:, 1:]
+    text[:, 9:14] = _DIGITS_5_SHORT[low].view(np.uint8).reshape(k, 8)[:, :5]
+    text[:, 14:18] = (_EXPONENTS[np.minimum(-exponent, 99)] * sci).view(np.uint8).reshape(k, 4)
+    if not whole:
+        out[fast] = text
+    for i in np.flatnonzero(~fast):
+        word = (f"%.{SCORE_DIGITS}g" % x[i]).encode("ascii")
+        out[i, : len(word)] = np.frombuffer(word, np.uint8)
+    return out
+
+
+def compact_rows(slots: np.ndarray) -> list[str]:
+    """Each row of a NUL-padded ASCII slot matrix as a string, NUL bytes dropped."""
+    if not len(slots):
+        return []
+    if not slots.shape[1]:
+        return [""] * len(slots)
+    keep = slots != 0
+    text = slots[keep].tobytes().decode("ascii")
+    ends = np.cumsum(keep.sum(axis=1)).tolist()
+    starts = [0, *ends[:-1]]
+    return [text[a:b] for a, b in zip(starts, ends, strict=True)]
+
+
+def format_scores(scores: np.ndarray) -> list[str]:
+    """Scores as text, as written to every format (``"%.9g"``: every float32 reads back exactly).
+
+    >>> format_scores(np.array([0.5, 0.912345671, 1.2345e-05, 0.0], dtype=np.float32))
+    ['0.5', '0.912345648', '1.2345e-05', '0']
+    """
+    return compact_rows(score_slots(scores))
+
+
+_PERCENTILES: np.ndarray | None = None
+
+
+def percentile_slots(percentiles: np.ndarray | None, n: int) -> np.ndarray:
+    """Percentiles (0-100) with :data:`PERCENTILE_DECIMALS` decimals in ``(n, 8)`` NUL-padded ASCII slots;
+    all NUL (an empty field) for NaN or when ``percentiles`` is ``None``."""
+    global _PERCENTILES
+    if percentiles is None:
+        return np.zeros((n, 8), dtype=np.uint8)
+    if _PERCENTILES is None:
+        scale = 10**PERCENTILE_DECIMALS
+        words = [f"{i / scale:.{PERCENTILE_DECIMALS}f}".encode().ljust(8, b"\0") for i in range(100 * scale + 1)]
+        _PERCENTILES = np.frombuffer(b"".join(words) + b"\0" * 8, dtype=np.uint64)  # last entry: empty
+    values = np.asarray(percentiles, dtype=np.float64)
+    index = np.rint(np.clip(values, 0.0, 100.0) * 10**PERCENTILE_DECIMALS)
+    index = np.where(np.isfinite(values), index, len(_PERCENTILES) - 1).astype(np.int64)
+    return _PERCENTILES[index].view(np.uint8).reshape(len(values), 8)
+
+
+def format_percentiles(percentiles: np.ndarray | None, n: int) -> list[str]:
+    """Percentiles as text (``99.87``); empty strings for NaN or when ``percentiles`` is ``None``.
+
+    >>> format_percentiles(np.array([99.8765, 0.0, np.nan]), 3)
+    ['99.88', '0.00', '']
+    """
+    return compact_rows(percentile_slots(percentiles, n))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# A block of rows
+# ----------------------------------------------------------------------------------------------------------
+@dataclass
+class SiteRows:
+    """A block of scored sites as numpy columns: what every writer and the API's DataFrame are made from.
+
+    ``protein_ids`` (and ``descriptions``, the FASTA header text) hold each protein once; ``protein_index``
+    points every row into them. ``windows`` holds ``(n, width)`` integer indices into ``alphabet``, centred on
+    the residue. ``percentiles`` is ``None`` when the model has no background table.
+    """
+
+    protein_ids: Sequence[str]
+    protein_index: np.ndarray
+    positions: np.ndarray
+    windows: np.ndarray
+    scores: np.ndarray
+    predicted: np.ndarray
+    model: str
+    percentiles: np.ndarray | None = None
+    descriptions: Sequence[str] | None = None
+    alphabet: str = ALPHABET
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    @property
+    def width(self) -> int:
+        """Window width (0 for an empty block)."""
+        return self.windows.shape[1] if self.windows.ndim == 2 else 0
+
+    def protein_fields(self) -> tuple[list[str], list[str]]:
+        """``(accessions, genes)``, one per protein (see :func:`uniprot_fields`)."""
+        descriptions = self.descriptions if self.descriptions is not None else [""] * len(self.protein_ids)
+        pairs = [uniprot_fields(i, d) for i, d in zip(self.protein_ids, descriptions, strict=True)]
+        return [a for a, _ in pairs], [g for _, g in pairs]
+
+    def window_letters(self) -> np.ndarray:
+        """Windows as ``(n, width)`` ASCII codes."""
+        table = np.frombuffer(self.alphabet.encode("ascii"), dtype=np.uint8)
+        return table[np.asarray(self.windows, dtype=np.intp)] if len(self) else np.zeros((0, self.width), np.uint8)
+
+    def window_strings(self) -> np.ndarray:
+        """Windows as a ``U<width>`` array."""
+        width = self.width
+        if not len(self) or not width:
+            return np.array([""] * len(self), dtype=f"U{max(width, 1)}")
+        return np.ascontiguousarray(self.window_letters()).view(f"S{width}").ravel().astype(f"U{width}")
+
+    def residue_strings(self) -> np.ndarray:
+        """Centre residues as a ``U1`` array."""
+        if not len(self) or not self.width:
+            return np.array([""] * len(self), dtype="U1")
+        return np.ascontiguousarray(self.window_letters()[:, self.width // 2]).view("S1").astype("U1")
+
+    def per_row(self, values: Sequence[str]) -> np.ndarray:
+        """A per-protein column spread to one value per row."""
+        return np.asarray(list(values), dtype=object)[np.asarray(self.protein_index, dtype=np.intp)] if len(self) \
+            else np.array([], dtype=object)
+
+    def select(self, mask: np.ndarray) -> SiteRows:
+        """The rows where ``mask`` is true."""
+        return SiteRows(
+            self.protein_ids, self.protein_index[mask], self.positions[mask], self.windows[mask], self.scores[mask],
+            self.predicted[mask], self.model, None if self.percentiles is None else self.percentiles[mask],
+            self.descriptions, self.alphabet,
+        )
+
+    def frame(self) -> pd.DataFrame:
+        """The block as a tidy :class:`pandas.DataFrame` with :data:`COLUMNS` (score as float64, percentile NaN
+        when there is no background table)."""
+        accessions, genes = self.protein_fields()
+        n = len(self)
+        return pd.DataFrame(
+            {
+                "protein_id": self.per_row(self.protein_ids),
+                "accession": self.per_row(accessions),
+                "gene": self.per_row(genes),
+                "position": np.asarray(self.positions, dtype=np.int64),
+                "residue": self.residue_strings().astype(object),
+                "window": self.window_strings().astype(object),
+                "score": np.asarray(self.scores, dtype=np.float64),
+                "percentile": np.full(n, np.nan) if self.percentiles is None
+                else np.asarray(self.percentiles, dtype=np.float64),
+                "predicted": np.asarray(self.predicted, dtype=bool),
+                "model": np.full(n, self.model, dtype=object),
+            },
+            columns=list(COLUMNS),
+        )
+
+
+EMPTY_DTYPES = {
+    "protein_id": object, "accession": object, "gene": object, "position": np.int64, "residue": object,
+    "window": object, "score": np.float64, "percentile": np.float64, "predicted": bool, "model": object,
+}
+"""dtypes of the API's DataFrame (for an empty result)."""
+
+
+def empty_frame() -> pd.DataFrame:
+    """A DataFrame with :data:`COLUMNS` and no rows."""
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in EMPTY_DTYPES.items()}, columns=list(COLUMNS))
+
+
+__all__ = [
+    "COLUMNS", "SCORE_DIGITS", "SiteRows", "empty_frame", "format_percentiles", "format_scores", "score_slots",
+    "uniprot_fields",
+]

@@ -1,0 +1,78 @@
+"""The reference background: quantile table, percentiles (monotone, 0-100) and stringency thresholds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from phosnet.background import STRINGENCY, Background, background_from_scores, percentile_grid, quantile_table
+
+
+def _background(scores: np.ndarray) -> Background:
+    background = Background.from_metadata({"background": background_from_scores(scores, source="synthetic")})
+    assert background is not None
+    return background
+
+
+@pytest.fixture(scope="module")
+def proteome_like() -> np.ndarray:
+    """Scores shaped like a proteome scan: most near 0, a long tail, a block of tied values."""
+    rng = np.random.default_rng(0)
+    scores = 1 / (1 + np.exp(-rng.normal(-7, 2.5, 300_000)))
+    scores[:2000] = np.float32(0.001)  # ties (below the levels' cut-offs: tied sites are all called or none)
+    return scores.astype(np.float32)
+
+
+def test_grid_is_compact_and_fine_at_the_top() -> None:
+    grid = percentile_grid()
+    assert 1000 <= len(grid) <= 4000 and grid[0] == 0 and grid[-1] == 100 and (np.diff(grid) > 0).all()
+    assert {99.8, 99.0, 95.0} <= set(grid.tolist())
+
+
+def test_percentile_monotone_in_score_and_within_0_100(proteome_like: np.ndarray) -> None:
+    background = _background(proteome_like)
+    probe = np.sort(np.concatenate([proteome_like[:50_000], [0.0, 1.0, -1.0, 2.0, 0.001, 1e-30]]))
+    pct = background.percentile(probe)
+    assert (np.diff(pct) >= 0).all()
+    assert pct.min() >= 0 and pct.max() <= 100
+    assert background.percentile(np.array([2.0]))[0] == 100 and background.percentile(np.array([-1.0]))[0] == 0
+    assert np.isnan(background.percentile(np.array([np.nan]))[0])
+
+
+def test_percentile_matches_the_empirical_rank(proteome_like: np.ndarray) -> None:
+    """Against the exact share of the background at or below a score (to within the grid's resolution)."""
+    background = _background(proteome_like)
+    ordered = np.sort(proteome_like.astype(np.float64))
+    probe = np.quantile(ordered, [0.1, 0.5, 0.9, 0.95, 0.99, 0.995, 0.999])
+    exact = 100 * np.searchsorted(ordered, probe, side="right") / len(ordered)
+    np.testing.assert_allclose(background.percentile(probe), exact, atol=0.11)
+
+
+@pytest.mark.parametrize("level", list(STRINGENCY))
+def test_each_stringency_level_calls_its_share_of_the_background(proteome_like: np.ndarray, level: str) -> None:
+    background = _background(proteome_like)
+    threshold = background.threshold(level)
+    called = proteome_like >= np.float32(threshold)  # as a scan compares
+    share = 100 * called.mean()
+    assert share == pytest.approx(STRINGENCY[level], rel=0.02)
+    stored = background.stringency[level]
+    assert stored["threshold"] == threshold and stored["background_calls"] == called.sum()
+    # the percentile of the threshold is the level's cut-off
+    assert background.percentile(np.array([threshold]))[0] == pytest.approx(100 - STRINGENCY[level], abs=0.01)
+
+
+def test_levels_are_nested(proteome_like: np.ndarray) -> None:
+    background = _background(proteome_like)
+    assert background.threshold("high") > background.threshold("medium") > background.threshold("low")
+    with pytest.raises(ValueError, match="stringency must be one of"):
+        background.threshold("extreme")
+
+
+def test_table_is_deterministic_and_rejects_bad_input() -> None:
+    scores = np.random.default_rng(3).random(10_000)
+    assert quantile_table(scores) == quantile_table(scores.copy())
+    with pytest.raises(ValueError, match="no background scores"):
+        quantile_table(np.array([np.nan]))
+    assert Background.from_metadata({"name": "m"}) is None
+    with pytest.raises(ValueError, match="increasing"):
+        Background.from_metadata({"background": {"percentiles": [0, 50, 100], "scores": [0.3, 0.2, 0.9]}})
