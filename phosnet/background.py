@@ -3,7 +3,7 @@
 The background is the same model's scores on every S/T of a reference proteome (the human proteome for the
 bundled models). It is stored in the model's metadata (key ``"background"``) as a compact quantile table: the
 score below which ``p`` percent of the background lies, for ``p`` on a grid that is finer towards the top
-(0.1 steps to 90, 0.01 to 99, 0.001 to 100; 2,801 points). From it:
+(0.1 steps to 90, 0.01 to 99, 0.001 to 100; 2,801 points, stored as ``"grid"`` and ``"scores"``). From it:
 
 * **percentile** of a score: the share of background sites scoring at or below it, 0-100 (100 = as high as the
   highest), interpolated linearly between grid points, so it is monotone in the score;
@@ -32,10 +32,15 @@ DEFAULT_STRINGENCY = "medium"
 """The call a scan makes when no threshold, specificity or stringency is given (and the model has a background)."""
 
 
-def percentile_grid() -> np.ndarray:
-    """The percentiles at which the table stores a score: 0-90 by 0.1, 90-99 by 0.01, 99-100 by 0.001."""
-    parts = [np.arange(0, 900) / 10, np.arange(9000, 9900) / 100, np.arange(99000, 100001) / 1000]
-    return np.round(np.concatenate(parts), 3)
+GRID = ((0, 90, 0.1), (90, 99, 0.01), (99, 100, 0.001))
+"""The percentile grid of the table as ``(from, to, step)`` pieces (stored with the table as ``"grid"``)."""
+
+
+def percentile_grid(grid: Iterable[Iterable[float]] = GRID) -> np.ndarray:
+    """The percentiles at which the table stores a score: by default 0-90 by 0.1, 90-99 by 0.01, 99-100 by 0.001."""
+    pieces = [tuple(float(v) for v in piece) for piece in grid]
+    points = [np.arange(round((hi - lo) / step)) * step + lo for lo, hi, step in pieces]
+    return np.round(np.concatenate([*points, [pieces[-1][1]]]), 6)
 
 
 def _sig9(value: float) -> float:
@@ -57,7 +62,7 @@ def quantile_table(scores: np.ndarray) -> dict[str, Any]:
     quantiles = np.quantile(values, grid / 100.0, method="inverted_cdf")
     return {
         "sites": int(len(values)),
-        "percentiles": grid.tolist(),
+        "grid": [list(piece) for piece in GRID],
         "scores": [_sig9(q) for q in np.maximum.accumulate(quantiles)],
     }
 
@@ -78,7 +83,7 @@ class Background:
         table = metadata.get("background") if metadata else None
         if not table or not table.get("scores"):
             return None
-        percentiles = np.asarray(table["percentiles"], dtype=np.float64)
+        percentiles = percentile_grid(table["grid"]) if "grid" in table else np.asarray(table["percentiles"], float)
         scores = np.asarray(table["scores"], dtype=np.float64)
         if percentiles.shape != scores.shape or (np.diff(scores) < 0).any() or (np.diff(percentiles) <= 0).any():
             raise ValueError("background table: percentiles and scores must be increasing and of the same length")
@@ -128,7 +133,7 @@ def background_from_scores(scores: np.ndarray, *, source: str = "", **provenance
         levels[level] = {"top_percent": top, "threshold": threshold, "background_calls": calls,
                          "background_percent": round(100.0 * calls / len(values), 4)}
     return {"source": source, **provenance, "sites": table["sites"], "stringency": levels,
-            "percentiles": table["percentiles"], "scores": table["scores"]}
+            "grid": table["grid"], "scores": table["scores"]}
 
 
 def build_background(model: Any, proteome: str | os.PathLike, *, engine: str = "auto") -> dict[str, Any]:

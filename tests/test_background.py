@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -76,3 +79,32 @@ def test_table_is_deterministic_and_rejects_bad_input() -> None:
     assert Background.from_metadata({"name": "m"}) is None
     with pytest.raises(ValueError, match="increasing"):
         Background.from_metadata({"background": {"percentiles": [0, 50, 100], "scores": [0.3, 0.2, 0.9]}})
+
+
+BACKGROUND_DATA = Path(__file__).parent / "data" / "background"
+COMMAND = "python benchmarks/background/build.py"
+
+
+@pytest.mark.parametrize("name", ["akt-default", "akt-ensemble"])
+def test_bundled_table_is_reproducible_from_its_command(name: str) -> None:
+    """The bundled table was built for the weights that ship (else: re-run the command), and the command's code
+    gives, on the committed proteome sample, exactly the table it stored for that sample."""
+    from phosnet.background import build_background, file_sha256
+    from phosnet import load_model
+
+    model = load_model(name)
+    stored = model.metadata.get("background")
+    assert stored, f"bundled model {name} has no background table: run {COMMAND}"
+    assert stored["model_sha256"] == file_sha256(model.path), f"{name}'s weights changed: run {COMMAND}"
+    assert stored["command"] == COMMAND and stored["sites"] > 1_000_000
+    background = Background.from_metadata(model.metadata)
+    assert background is not None and len(background.scores) == len(percentile_grid())
+    for level, top in STRINGENCY.items():
+        numbers = stored["stringency"][level]
+        assert numbers["background_percent"] == pytest.approx(top, rel=0.1)
+        assert 0 < numbers["test_sensitivity"] <= 1 and numbers["test_positives"] == 62
+    sample = json.loads((BACKGROUND_DATA / f"{name}.sample.json").read_text())
+    assert sample["model_sha256"] == stored["model_sha256"], f"sample table of an older {name}: run {COMMAND}"
+    again = build_background(name, BACKGROUND_DATA / "human_sample.fasta")
+    assert again["sites"] == sample["sites"] and again["stringency"] == sample["stringency"]
+    np.testing.assert_allclose(again["scores"], sample["scores"], rtol=1e-6, atol=0)
