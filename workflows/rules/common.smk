@@ -9,8 +9,8 @@ from snakemake.utils import validate
 
 validate(config, schema="../schemas/config.schema.yaml")
 
-if config["scan"]["threshold"] is not None and config["scan"]["specificity"] is not None:
-    raise ValueError("config: give scan.threshold or scan.specificity, not both")
+if sum(config["scan"][key] is not None for key in ("stringency", "threshold", "specificity")) > 1:
+    raise ValueError("config: give one of scan.stringency, scan.threshold and scan.specificity (set the others to null)")
 
 PROTEOMES = sorted(config["proteomes"])
 TRAINING = sorted(config["training"])
@@ -51,6 +51,8 @@ def scan_options():
         options.append(("--model", scan["model"]))
     if scan["residues"]:
         options.append(("--residues", scan["residues"]))
+    if scan["stringency"] is not None:
+        options.append(("--stringency", scan["stringency"]))
     if scan["threshold"] is not None:
         options.append(("--threshold", str(scan["threshold"])))
     if scan["specificity"] is not None:

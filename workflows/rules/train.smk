@@ -19,6 +19,10 @@ rule train_model:
         phosnet=PHOSNET,
         out_dir=lambda wildcards, output: os.path.dirname(output.model),
         extra=lambda wildcards: training_run(wildcards).get("extra", ""),
+        background=lambda wildcards: (
+            f"--background {shlex.quote(training_run(wildcards)['background'])}"
+            if training_run(wildcards).get("background") else ""
+        ),
     threads: job_resources("train", "threads")
     resources:
         mem_mb=job_resources("train", "mem_mb"),
@@ -28,7 +32,7 @@ rule train_model:
     shell:
         "TF_NUM_INTRAOP_THREADS={threads} TF_NUM_INTEROP_THREADS=1 OMP_NUM_THREADS={threads}"
         " {params.phosnet} -q train {input.sites:q} {input.proteins:q} --out-dir {params.out_dir:q}"
-        " --name {wildcards.run:q} {params.extra}"
+        " --name {wildcards.run:q} {params.background} {params.extra}"
         " > {log:q} 2>&1"
 
 
