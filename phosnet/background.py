@@ -11,7 +11,8 @@ score below which ``p`` percent of the background lies, for ``p`` on a grid that
   of background sites; their score thresholds are read off the table.
 
 The table is made by :func:`build_background` (``phosnet train --background FASTA``; for the bundled models by
-``python benchmarks/background/build.py``), which also records, per level, how many background sites it calls.
+``python benchmarks/background/build.py``), which also records, per level, how many background sites it calls;
+:func:`add_held_out` adds what each level finds among held-out sites (the training run's test split).
 Pure numpy: no TensorFlow.
 """
 
@@ -146,14 +147,33 @@ def build_background(model: Any, proteome: str | os.PathLike, *, engine: str = "
     return background_from_scores(np.concatenate(scores), source=name, source_sha256=file_sha256(proteome))
 
 
-def sensitivity_at_levels(background: Background, positive_scores: Iterable[float]) -> dict[str, float]:
-    """Share of ``positive_scores`` (known sites) called at each stringency level."""
-    scores = np.asarray(list(positive_scores), dtype=np.float64)
-    return {level: float((scores >= background.threshold(level)).mean()) if len(scores) else float("nan")
-            for level in STRINGENCY}
+def held_out_levels(background: Mapping[str, Any], scores: Iterable[float], labels: Iterable[int]) -> dict[str, Any]:
+    """What each stringency level finds among held-out sites (``labels`` 1 = known site, 0 = other S/T of the
+    same proteins): ``{level: {"test_sensitivity", "test_positives", "test_other_st_called"}}``."""
+    reader = Background.from_metadata({"background": background})
+    if reader is None:
+        raise ValueError("no background table")
+    values = np.asarray(list(scores), dtype=np.float32)
+    positive = np.asarray(list(labels)) == 1
+    out = {}
+    for level in STRINGENCY:
+        called = values >= np.float32(reader.threshold(level))
+        out[level] = {
+            "test_sensitivity": round(float(called[positive].mean()), 4) if positive.any() else None,
+            "test_positives": int(positive.sum()),
+            "test_other_st_called": round(float(called[~positive].mean()), 4) if (~positive).any() else None,
+        }
+    return out
+
+
+def add_held_out(background: dict[str, Any], scores: Iterable[float], labels: Iterable[int]) -> dict[str, Any]:
+    """Record :func:`held_out_levels` in each level of a background entry (in place); returns it."""
+    for level, numbers in held_out_levels(background, scores, labels).items():
+        background["stringency"][level].update(numbers)
+    return background
 
 
 __all__ = [
     "DEFAULT_STRINGENCY", "STRINGENCY", "Background", "background_from_scores", "build_background", "percentile_grid",
-    "quantile_table", "sensitivity_at_levels",
+    "add_held_out", "file_sha256", "held_out_levels", "quantile_table",
 ]

@@ -27,12 +27,15 @@ import zipfile
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from phosnet.encoding import ALPHABET
 from phosnet.errors import InputError, PhosnetError
+
+if TYPE_CHECKING:
+    from phosnet.background import Background
 
 logger = logging.getLogger(__name__)
 
@@ -129,6 +132,13 @@ class PhosnetModel:
     def thresholds(self) -> dict[float, float]:
         """Score thresholds keyed by the specificity they reach on the validation split."""
         return {float(k): float(v) for k, v in (self.metadata.get("thresholds") or {}).items()}
+
+    @cached_property
+    def background(self) -> Background | None:
+        """The reference background (percentiles, stringency levels) stored in the metadata, if any."""
+        from phosnet.background import Background
+
+        return Background.from_metadata(self.metadata)
 
     def threshold(self, specificity: float | None = None) -> float:
         """The score threshold for ``specificity`` (default: the model's ``default_specificity``).
@@ -411,17 +421,23 @@ def bundle_metadata(
 
 def write_bundle(run_dir: str | os.PathLike, keras_model: Any, metadata: dict[str, Any]) -> Path:
     """Save ``keras_model`` as ``run_dir/model.keras`` with its metadata beside it; returns the model path."""
-    from phosnet.io.jsonio import write_json
 
     run_dir = Path(run_dir)
     path = run_dir / MODEL_FILE
     keras_model.save(path)
-    for name in METADATA_FILES:
-        write_json(run_dir / name, metadata)
+    write_metadata(run_dir, metadata)
     return path
+
+
+def write_metadata(run_dir: str | os.PathLike, metadata: dict[str, Any]) -> None:
+    """(Re)write a run folder's metadata files (e.g. after adding a background table)."""
+    from phosnet.io.jsonio import write_json
+
+    for name in METADATA_FILES:
+        write_json(Path(run_dir) / name, metadata)
 
 
 __all__ = [
     "DEFAULT_MODEL", "PRETRAINED_DIR", "PhosnetModel", "available_models", "bundle_metadata", "load_model",
-    "read_weights", "write_bundle",
+    "read_weights", "write_bundle", "write_metadata",
 ]

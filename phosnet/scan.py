@@ -23,12 +23,13 @@ import numpy as np
 import pandas as pd
 
 from phosnet._threads import prefetch
+from phosnet.background import DEFAULT_STRINGENCY, STRINGENCY
 from phosnet.batches import COLUMNS, DEFAULT_BATCH_SIZE, SiteBatch, raw_batches
 from phosnet.bundle import PhosnetModel, load_model
 from phosnet.engines import make_engine
 from phosnet.errors import InputError, PhosnetError
 from phosnet.io.rows import empty_frame
-from phosnet.io.sequences import Sequences, iter_sequences
+from phosnet.io.sequences import Sequences, iter_records, iter_sequences
 from phosnet.windows import check_window_options
 
 logger = logging.getLogger(__name__)
@@ -37,14 +38,21 @@ ProgressCallback = Callable[[int, int], None]
 """``callback(proteins_done, sites_done)``, called after each batch (increments, not totals)."""
 
 
-def check_threshold_options(threshold: float | None, specificity: float | None) -> None:
-    """The one check of the call options: ``threshold`` in [0, 1], ``specificity`` in (0, 1), not both."""
-    if threshold is not None and specificity is not None:
-        raise InputError("give either a threshold or a specificity, not both")
+def check_threshold_options(
+    threshold: float | None, specificity: float | None, stringency: str | None = None
+) -> None:
+    """The one check of the call options: ``threshold`` in [0, 1], ``specificity`` in (0, 1), ``stringency`` one
+    of ``high``, ``medium``, ``low``; at most one of the three."""
+    given = [name for name, value in (("threshold", threshold), ("specificity", specificity),
+                                      ("stringency", stringency)) if value is not None]
+    if len(given) > 1:
+        raise InputError(f"give one of threshold, specificity or stringency, not {' and '.join(given)}")
     if threshold is not None and not 0.0 <= float(threshold) <= 1.0:
         raise InputError(f"threshold must be between 0 and 1, got {threshold}")
     if specificity is not None and not 0.0 < float(specificity) < 1.0:
         raise InputError(f"specificity must be between 0 and 1, got {specificity}")
+    if stringency is not None and stringency not in STRINGENCY:
+        raise InputError(f"stringency must be one of {', '.join(STRINGENCY)}, got {stringency!r}")
 
 
 @dataclass
@@ -57,6 +65,29 @@ class ScanSettings:
     specificity: float | None
     engine: str
     engine_used: str | None = None
+    stringency: str | None = None
+
+    @property
+    def rule(self) -> dict[str, Any]:
+        """How ``predicted`` is decided: ``score >= threshold``, and where the threshold comes from."""
+        rule: dict[str, Any] = {"call": "score >= threshold", "threshold": self.threshold}
+        background = self.model.background
+        if self.stringency is not None and background is not None:
+            rule.update(stringency=self.stringency, top_percent_of_background=STRINGENCY[self.stringency],
+                        background=background.source, background_sites=background.sites)
+        elif self.specificity is not None:
+            rule.update(specificity=self.specificity, set_on="validation split of the model's training data")
+        else:
+            rule.update(set_by="threshold given")
+        return rule
+
+    def describe_rule(self) -> str:
+        """The rule in a few words, e.g. ``stringency medium (top 1%)``."""
+        if self.stringency is not None:
+            return f"stringency {self.stringency} (top {STRINGENCY[self.stringency]:g}%)"
+        if self.specificity is not None:
+            return f"specificity {self.specificity:g}"
+        return f"threshold {self.threshold:.4g}"
 
 
 def resolve_settings(
@@ -65,10 +96,17 @@ def resolve_settings(
     residues: str | None = None,
     threshold: float | None = None,
     specificity: float | None = None,
+    stringency: str | None = None,
     engine: str = "auto",
 ) -> ScanSettings:
-    """Load the model and settle residues and the threshold (``threshold`` and ``specificity`` exclude each other)."""
-    check_threshold_options(threshold, specificity)
+    """Load the model and settle residues and the call threshold.
+
+    ``threshold``, ``specificity`` and ``stringency`` exclude each other. With none, a model with a background
+    table calls at :data:`~phosnet.background.DEFAULT_STRINGENCY` (``medium``, the top 1% of its background),
+    one without at its default specificity. A model without a background table gets an empty percentile
+    column, and one warning saying so.
+    """
+    check_threshold_options(threshold, specificity, stringency)
     loaded = load_model(model)
     try:
         resolved_residues = check_window_options(residues or loaded.residues, loaded.flank)
@@ -76,13 +114,24 @@ def resolve_settings(
         raise InputError(str(exc)) from None
     if not set(resolved_residues) <= set(loaded.residues.upper()):
         logger.warning("model %s was trained on %s; scoring %s anyway", loaded.name, loaded.residues, resolved_residues)
-    if threshold is None:
+    background = loaded.background
+    if background is None:
+        if stringency is not None:
+            raise InputError(f"model {loaded.name} has no background table, which --stringency needs "
+                             "(phosnet train --background FASTA makes one); use --specificity or --threshold")
+        logger.warning("model %s has no background table: the percentile column is empty", loaded.name)
+    elif threshold is None and specificity is None and stringency is None:
+        stringency = DEFAULT_STRINGENCY
+    if stringency is not None:
+        assert background is not None
+        threshold = background.threshold(stringency)
+    elif threshold is None:
         if specificity is None:
             specificity = loaded.metadata.get("default_specificity")
             if specificity is not None and not loaded.thresholds:
                 specificity = None
         threshold = loaded.threshold(specificity)
-    return ScanSettings(loaded, resolved_residues, float(threshold), specificity, engine)
+    return ScanSettings(loaded, resolved_residues, float(threshold), specificity, engine, stringency=stringency)
 
 
 def scan_batches(
@@ -102,10 +151,11 @@ def scan_batches(
     model = settings.model
     engine = model.engine(settings.engine)
     settings.engine_used = engine.name
-    pairs = iter_sequences(sequences)
+    records = iter_records(sequences)
+    background = model.background
 
     def scored() -> Iterator[SiteBatch]:
-        raw = prefetch(raw_batches(pairs, settings.residues, model.flank, batch_size))
+        raw = prefetch(raw_batches(records, settings.residues, model.flank, batch_size))
         try:
             for batch in raw:
                 if not len(batch.positions):
@@ -116,7 +166,8 @@ def scan_batches(
                     scores = engine(batch.windows)
                 yield SiteBatch(
                     batch.protein_ids, batch.protein_index, batch.positions, batch.windows,
-                    scores, scores >= settings.threshold, batch.n_proteins,
+                    scores, scores >= np.float32(settings.threshold), batch.n_proteins, batch.descriptions,
+                    None if background is None else background.percentile(scores),
                 )
         finally:
             raw.close()
@@ -138,6 +189,7 @@ def predict_iter(
     residues: str | None = None,
     threshold: float | None = None,
     specificity: float | None = None,
+    stringency: str | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     predicted_only: bool = False,
     callback: ProgressCallback | None = None,
@@ -152,7 +204,8 @@ def predict_iter(
     pandas.DataFrame
         Columns :data:`COLUMNS`; batches hold whole proteins, in input order.
     """
-    settings = resolve_settings(model, residues=residues, threshold=threshold, specificity=specificity, engine=engine)
+    settings = resolve_settings(model, residues=residues, threshold=threshold, specificity=specificity,
+                                stringency=stringency, engine=engine)
     for batch in scan_batches(sequences, settings, batch_size=batch_size, callback=callback):
         if predicted_only:
             batch = batch.select(batch.predicted)
@@ -167,6 +220,7 @@ def predict(
     residues: str | None = None,
     threshold: float | None = None,
     specificity: float | None = None,
+    stringency: str | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     predicted_only: bool = False,
     engine: str = "auto",
@@ -182,9 +236,11 @@ def predict(
         ``None`` for the bundled model, a bundled name, a ``.keras`` path or run folder, or a loaded model.
     residues
         Candidate residues (subset of ``"STY"``); default: the model's.
-    threshold, specificity
-        The ``predicted`` column is ``score >= threshold``; give a threshold, or a specificity whose
-        threshold is stored with the model (default: the model's ``default_specificity``).
+    threshold, specificity, stringency
+        The ``predicted`` column is ``score >= threshold``; give a threshold, a specificity whose threshold is
+        stored with the model, or a stringency (``"high"``, ``"medium"``, ``"low"``: the top 0.2 / 1 / 5% of
+        the model's reference background). Default: ``"medium"`` when the model has a background table, else
+        the model's ``default_specificity``.
     batch_size
         Windows per batch.
     predicted_only
@@ -195,13 +251,13 @@ def predict(
     Returns
     -------
     pandas.DataFrame
-        One row per candidate residue: ``protein_id, position`` (1-based), ``residue, window, score,
-        predicted, model``.
+        One row per candidate residue: ``protein_id, accession, gene, position`` (1-based), ``residue,
+        window, score, percentile, predicted, model`` (see :mod:`phosnet.io.rows`).
     """
     frames = list(
         predict_iter(
             sequences, model=model, residues=residues, threshold=threshold, specificity=specificity,
-            batch_size=batch_size, predicted_only=predicted_only, engine=engine,
+            stringency=stringency, batch_size=batch_size, predicted_only=predicted_only, engine=engine,
         )
     )
     if not frames:
@@ -222,6 +278,9 @@ def summary_dict(settings: ScanSettings, **counts: Any) -> dict[str, Any]:
         "residues": settings.residues,
         "threshold": settings.threshold,
         "specificity": settings.specificity,
+        "stringency": settings.stringency,
+        "rule": settings.rule,
+        "percentiles": settings.model.background is not None,
         **counts,
     }
 
@@ -234,6 +293,15 @@ class ScanReport:
     counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     closed_early: bool = False
+    output: str = "-"
+
+    def completion_line(self) -> str:
+        """One line saying what was done: proteins, sites, calls (and the rule), seconds, output."""
+        counts = self.counts
+        where = "stdout" if self.output == "-" else self.output
+        return (f"phosnet scan: {counts.get('proteins', 0):,} proteins, {counts.get('sites', 0):,} sites, "
+                f"{counts.get('predicted', 0):,} calls at {self.settings.describe_rule()} in {self.seconds:.1f} s "
+                f"-> {where}")
 
 
 def scan_to_file(
@@ -259,7 +327,7 @@ def scan_to_file(
     from phosnet.io.writers import SiteWriter, format_for
 
     output_format = format_for(output, output_format)
-    report = ScanReport(settings, {"proteins": 0, "sites": 0, "predicted": 0, "rows_written": 0})
+    report = ScanReport(settings, {"proteins": 0, "sites": 0, "predicted": 0, "rows_written": 0}, output=str(output))
     counts = report.counts
     model_name = settings.model.name
     started = time.perf_counter()
@@ -293,11 +361,7 @@ def scan_to_file(
             settings, **(summary_extra or {}), output=str(output), format=output_format,
             predicted_only=predicted_only, **counts, seconds=round(report.seconds, 3),
         ))
-    logger.info(
-        "scanned %s proteins, %s sites, %s predicted (threshold %.4g) in %.1f s",
-        f"{counts['proteins']:,}", f"{counts['sites']:,}", f"{counts['predicted']:,}", settings.threshold,
-        report.seconds,
-    )
+    logger.debug("%s", report.completion_line())
     return report
 
 

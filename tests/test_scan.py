@@ -83,7 +83,7 @@ def test_options_threshold_specificity_residues_predicted_only() -> None:
     assert (strict["predicted"] == (strict["score"] >= 0.45)).all()
     calls = phosnet.predict(seqs, model=TINY, threshold=0.43, predicted_only=True)
     assert len(calls) and calls["predicted"].all()
-    with pytest.raises(InputError, match="not both"):
+    with pytest.raises(InputError, match="give one of threshold, specificity or stringency"):
         phosnet.predict(seqs, model=TINY, threshold=0.5, specificity=0.95)
     with pytest.raises(InputError, match="no threshold for specificity 0.8"):
         phosnet.predict(seqs, model=TINY, specificity=0.8)

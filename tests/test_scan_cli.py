@@ -158,7 +158,12 @@ def test_error_in_a_later_record_leaves_no_output(tmp_path: Path, capsys: pytest
 
 def test_option_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, err = run_main(["scan", str(EXAMPLE), "--model", TINY, "--threshold", "0.5", "--specificity", "0.95"], capsys)
-    assert code == 1 and "not both" in err
+    assert code == 1 and "give one of threshold, specificity or stringency" in err
+    code, err = run_main(["scan", str(EXAMPLE), "--stringency", "high", "--threshold", "0.5"], capsys)
+    assert code == 1 and "not threshold and stringency" in err
+    code, err = run_main(["scan", str(EXAMPLE), "--model", TINY, "--stringency", "high", "-o", str(tmp_path / "x")],
+                         capsys)
+    assert code == 1 and "no background table" in err and not (tmp_path / "x").exists()
     code, err = run_main(["scan", str(EXAMPLE), "--model", str(tmp_path / "no.keras")], capsys)
     assert code == 1 and "no such model" in err
 
@@ -174,7 +179,7 @@ def test_real_subprocess_head_and_errors(tmp_path: Path) -> None:
     head = [proc.stdout.readline() for _ in range(3)]
     proc.stdout.close()
     _, stderr = proc.communicate(timeout=120)
-    assert head[0].startswith(b"protein_id\tposition")
+    assert head[0].startswith(b"protein_id\taccession\tgene\tposition")
     assert b"Traceback" not in stderr and b"Exception ignored" not in stderr
     assert proc.returncode == 0  # the reader stopped reading: not an error
     bad = subprocess.run(
@@ -184,3 +189,102 @@ def test_real_subprocess_head_and_errors(tmp_path: Path) -> None:
     assert bad.returncode == 1
     assert bad.stderr.strip().count("\n") == 0 and "missing.fa: no such file" in bad.stderr
     assert not (tmp_path / "o.tsv").exists()
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Percentile, stringency, completion line, progress (issue 13)
+# ----------------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def bundled() -> pd.DataFrame:
+    return phosnet.predict(EXAMPLE)
+
+
+@pytest.mark.parametrize("level", ["high", "medium", "low"])
+def test_each_stringency_level_calls_its_background_share(tmp_path: Path, bundled: pd.DataFrame, level: str) -> None:
+    """--stringency LEVEL calls score >= the level's threshold from the bundled background table, and the
+    summary records the rule; the default call is medium."""
+    from phosnet.background import STRINGENCY
+
+    background = phosnet.load_model().background
+    assert background is not None
+    out, summary = tmp_path / "s.tsv", tmp_path / "s.json"
+    result = CliRunner().invoke(cli, ["scan", str(EXAMPLE), "-o", str(out), "--stringency", level, "-q",
+                                      "--summary", str(summary)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    got = read_table(out)
+    threshold = background.threshold(level)
+    assert got["predicted"].tolist() == (got["score"].to_numpy(np.float32) >= np.float32(threshold)).tolist()
+    assert got["predicted"].any() and not got["predicted"].all()
+    assert (got.loc[got["predicted"], "percentile"] >= 100 - STRINGENCY[level] - 0.01).all()
+    info = json.loads(summary.read_text())
+    assert info["stringency"] == level and info["threshold"] == threshold
+    assert info["rule"]["top_percent_of_background"] == STRINGENCY[level] and info["rule"]["threshold"] == threshold
+    assert info["rule"]["background"].startswith("human_uniprot") and info["percentiles"] is True
+    if level == "medium":
+        assert got["predicted"].tolist() == bundled["predicted"].tolist()  # the default
+
+
+def test_percentile_column_monotone_in_score(bundled: pd.DataFrame, tmp_path: Path) -> None:
+    out = tmp_path / "s.csv"
+    assert CliRunner().invoke(cli, ["scan", str(EXAMPLE), "-o", str(out), "-q"]).exit_code == 0
+    got = read_table(out, ",").sort_values("score", kind="stable")
+    assert got["percentile"].between(0, 100).all() and got["percentile"].is_monotonic_increasing
+    np.testing.assert_allclose(got["percentile"].sort_index(), bundled["percentile"], atol=0.005)
+
+
+def test_model_without_background_empty_percentile_and_one_warning(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "s.tsv"
+    code, err = run_main(["scan", str(EXAMPLE), "--model", TINY, "-o", str(out), "--batch-size", "40"], capsys)
+    assert code == 0 and err.count("no background table") == 1
+    assert (out.read_text().splitlines()[1].split("\t")[7]) == ""
+    assert read_table(out)["percentile"].isna().all()
+
+
+def test_completion_line_on_stderr_hidden_by_quiet(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "s.tsv"
+    code, err = run_main(["scan", str(EXAMPLE), "-o", str(out)], capsys)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 0 and len(lines) == 1
+    calls = int(read_table(out)["predicted"].sum())
+    assert lines[0].startswith(f"phosnet scan: 5 proteins, 320 sites, {calls} calls at stringency medium (top 1%) in ")
+    assert lines[0].endswith(f" s -> {out}")
+    code, err = run_main(["-q", "scan", str(EXAMPLE), "-o", str(out)], capsys)
+    assert code == 0 and err == ""
+    code, err = run_main(["scan", str(EXAMPLE), "-o", str(out), "-q"], capsys)
+    assert code == 0 and err == ""
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_progress_counts_bytes_of_known_size_inputs(tmp_path: Path, gz: bool, capsys: pytest.CaptureFixture[str],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files (also .gz: compressed bytes) have a known size, so the bar can show % and an ETA."""
+    from phosnet.cli.scan import _Progress
+    from phosnet.io.sequences import checked_fasta_inputs
+
+    text = "".join(f">p{i} protein {i}\n{'MSTRSRTASPKLE' * 30}\n" for i in range(3000))
+    path = tmp_path / ("in.fasta.gz" if gz else "in.fasta")
+    if gz:
+        with gzip.open(path, "wt") as handle:
+            handle.write(text)
+    else:
+        path.write_text(text)
+    records = checked_fasta_inputs([path])
+    assert records.total_bytes == path.stat().st_size
+    progress = _Progress(disable=False, total_bytes=records.total_bytes, bytes_read=records.bytes_read)
+    assert progress.bar.total == path.stat().st_size
+    seen = []
+    for number, record in enumerate(records, start=1):
+        assert record[2] == f"p{number - 1} protein {number - 1}"  # the description travels with the record
+        if number % 500 == 0:
+            progress(500, 500)
+            seen.append(progress.bar.n)
+    progress(0, 0)
+    assert seen == sorted(seen) and 0 < seen[0] < path.stat().st_size  # grows while reading ...
+    assert progress.bar.n == path.stat().st_size  # ... and ends at 100%
+    progress.bar.refresh()
+    progress.close()
+    shown = capsys.readouterr().err
+    assert "100%" in shown and "3,000 proteins" in shown
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b">a\nMSTK\n")))
+    assert checked_fasta_inputs([path, "-"]).total_bytes is None  # stdin: size unknown, the bar counts sites

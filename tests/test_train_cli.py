@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from phosnet.cli import cli, main
 
 DATA = Path(__file__).parent / "data" / "train"
 SITES, PROTEINS = str(DATA / "sites.tsv"), str(DATA / "proteins.fasta")
+BACKGROUND = str(Path(__file__).parent / "data" / "background" / "human_sample.fasta")
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +22,7 @@ def trained(tmp_path_factory):
     config = root / "recipe.json"
     config.write_text(json.dumps({"model": {"conv1_filters": 8, "conv2_filters": 8, "dense_units": 8}}))
     result = CliRunner().invoke(cli, ["train", SITES, PROTEINS, "--out-dir", str(root / "run"), "--epochs", "1",
-                                      "--config", str(config), "--seed", "3"])
+                                      "--config", str(config), "--seed", "3", "--background", BACKGROUND])
     assert result.exit_code == 0, result.output
     return root / "run", result.output
 
@@ -31,6 +33,32 @@ def test_train_writes_a_run_folder(trained):
     meta = json.loads((run / "model.json").read_text())
     assert meta["recipe"]["epochs"] == 1 and meta["recipe"]["model"]["conv1_filters"] == 8
     assert meta["training_command"].startswith("phosnet")
+
+
+def test_train_background_gives_percentiles_and_stringency(trained, tmp_path):
+    """--background FASTA: the run's metadata holds the table (built for these weights), the scan of a run
+    folder then has percentiles and --stringency levels, and `phosnet models` shows them."""
+    import numpy as np
+
+    import phosnet
+    from phosnet.background import STRINGENCY, file_sha256
+
+    run, output = trained
+    assert "stringency  high (top 0.2%) score >= " in output
+    meta = json.loads((run / "model.json").read_text())
+    background = meta["background"]
+    assert background["source"] == "human_sample.fasta"
+    assert background["model_sha256"] == file_sha256(run / "model.keras")
+    assert set(background["stringency"]) == set(STRINGENCY)
+    assert all(0 <= level["test_sensitivity"] <= 1 for level in background["stringency"].values())
+    assert json.loads((run / "metadata.json").read_text())["background"] == background
+    frame = phosnet.predict(PROTEINS, model=run, stringency="high")
+    assert frame["percentile"].between(0, 100).all()
+    high = phosnet.load_model(run).background.threshold("high")
+    assert (frame["predicted"] == (frame["score"].astype(np.float32) >= np.float32(high))).all()
+    shown = CliRunner().invoke(cli, ["models", str(run)])
+    assert shown.exit_code == 0 and "background:        human_sample.fasta" in shown.output
+    assert "medium (default)" in shown.output and "held-out AKT sites found" in shown.output
 
 
 def test_evaluate_prints_metrics_and_writes_files(trained, tmp_path):
@@ -76,3 +104,5 @@ def test_models_lists_and_shows_the_bundled_model():
     assert listing.exit_code == 0 and "akt-default (default)" in listing.output
     shown = CliRunner().invoke(cli, ["models", "akt-default"])
     assert shown.exit_code == 0 and "training command:" in shown.output and "thresholds:" in shown.output
+    assert "stringency:" in shown.output and re.search(r"medium \(default\) +1% ", shown.output)
+    assert "of 62)" in shown.output  # held-out sensitivity: the 62 AKT sites of the test split

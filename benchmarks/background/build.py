@@ -34,7 +34,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
@@ -44,10 +43,10 @@ SAMPLE = ROOT / "tests" / "data" / "background" / "human_sample.fasta"
 PRETRAINED = ROOT / "phosnet" / "pretrained"
 
 
-def held_out(model: Path, background: dict, sites: Path, proteins: Path) -> dict:
-    """Per level: sensitivity on the test split's AKT sites and the share of its other S/T called."""
+def held_out(model: Path, background: dict, sites: Path, proteins: Path) -> None:
+    """Add, per level, the sensitivity on the test split's AKT sites and the share of its other S/T called."""
     import phosnet
-    from phosnet.background import STRINGENCY, Background
+    from phosnet.background import add_held_out
     from phosnet.io.fasta import read_proteins
 
     table = pd.read_csv(sites, sep="\t")
@@ -56,19 +55,7 @@ def held_out(model: Path, background: dict, sites: Path, proteins: Path) -> dict
     scored = phosnet.predict({p: sequences[p] for p in sorted(set(test["protein_id"]))}, model=model, threshold=1.0)
     merged = test.merge(scored[["protein_id", "position", "score"]], on=["protein_id", "position"], validate="1:1")
     assert len(merged) == len(test), "every test site must be scored"
-    reader = Background.from_metadata({"background": background})
-    assert reader is not None
-    scores = merged["score"].to_numpy(np.float32)
-    positive = merged["label"].to_numpy() == 1
-    out = {}
-    for level in STRINGENCY:
-        called = scores >= np.float32(reader.threshold(level))
-        out[level] = {
-            "test_sensitivity": round(float(called[positive].mean()), 4),
-            "test_positives": int(positive.sum()),
-            "test_other_st_called": round(float(called[~positive].mean()), 4),
-        }
-    return out
+    add_held_out(background, merged["score"], merged["label"])
 
 
 def build(name: str, proteome: Path, sites: Path, proteins: Path) -> dict:
@@ -79,8 +66,7 @@ def build(name: str, proteome: Path, sites: Path, proteins: Path) -> dict:
     background = build_background(model, proteome)
     background["model_sha256"] = file_sha256(model)
     background["command"] = "python benchmarks/background/build.py"
-    for level, numbers in held_out(model, background, sites, proteins).items():
-        background["stringency"][level].update(numbers)
+    held_out(model, background, sites, proteins)
     meta_path = PRETRAINED / f"{name}.json"
     metadata = json.loads(meta_path.read_text())
     metadata["background"] = background

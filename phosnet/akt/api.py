@@ -38,7 +38,15 @@ import pandas as pd
 from phosnet.akt.combine import average_models, inference_copy, soup_models
 from phosnet.akt.recipe import Recipe, resolve_recipe
 from phosnet.akt.stages import StageOptions, distill, train_member
-from phosnet.bundle import DEFAULT_SPECIFICITY, MODEL_FILE, PhosnetModel, bundle_metadata, load_model, write_bundle
+from phosnet.bundle import (
+    DEFAULT_SPECIFICITY,
+    MODEL_FILE,
+    PhosnetModel,
+    bundle_metadata,
+    load_model,
+    write_bundle,
+    write_metadata,
+)
 from phosnet.datasets import LabelledWindows, labelled_windows, read_window_table
 from phosnet.engines import make_engine
 from phosnet.errors import InputError
@@ -108,6 +116,7 @@ def train(
     command: str | None = None,
     verbose: int = 0,
     progress: bool = False,
+    background: str | os.PathLike | None = None,
 ) -> TrainResult:
     """Train an AKT site model on a site table and proteins; leave a complete run folder in ``out_dir``.
 
@@ -139,6 +148,10 @@ def train(
     verbose, progress
         Keras' own progress output (on stdout; 0 = none), and a bar over each stage's epochs on stderr
         when it is a terminal (every epoch is also logged at INFO).
+    background
+        A reference proteome (FASTA): the trained model scores its every S/T and stores the quantile table that
+        gives scans their ``percentile`` column and ``--stringency`` levels (:mod:`phosnet.background`), with
+        what each level finds on the test split.
 
     Returns
     -------
@@ -205,10 +218,26 @@ def train(
         recipe=recipe.to_dict(),
         seed=seed,
     )
-    write_bundle(run_dir, model, metadata)
+    path = write_bundle(run_dir, model, metadata)
+    if background is not None:
+        metadata["background"] = _background(path, background, predictions)
+        write_metadata(run_dir, metadata)
     write_json(run_dir / "metrics.json", metrics)
     predictions.to_csv(run_dir / "predictions.tsv", sep="\t", index=False)
     return TrainResult(model, run_dir, metadata, metrics, predictions)
+
+
+def _background(model_path: Path, proteome: str | os.PathLike, predictions: pd.DataFrame) -> dict[str, Any]:
+    """The background entry of a freshly trained model: its scores on ``proteome``, and per stringency level
+    what it finds on the test split (when there is one)."""
+    from phosnet.background import add_held_out, build_background, file_sha256
+
+    entry = build_background(model_path, proteome)
+    entry["model_sha256"] = file_sha256(model_path)
+    test = predictions[predictions["split"] == "test"]
+    if len(test):
+        add_held_out(entry, test["score"], test["label"])
+    return entry
 
 
 def _describe(recipe: Recipe) -> str:

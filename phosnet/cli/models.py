@@ -23,6 +23,32 @@ def _metric_line(metrics: dict[str, Any]) -> str:
     return "  ".join(parts)
 
 
+def _background_lines(background: dict | None) -> list[str]:
+    """The background and what each stringency level calls and finds (``phosnet models NAME``)."""
+    if not background:
+        return ["background:        none (empty percentile column; --stringency needs one: "
+                "phosnet train --background FASTA)"]
+    lines = [
+        f"background:        {background.get('source', '-')} ({background.get('sites', 0):,} S/T; sha256 "
+        f"{str(background.get('source_sha256', '-'))[:12]}...), made by {background.get('command', '-')}",
+        f"stringency:        {'level':<17} {'top':>5} {'score >=':>9}  {'background calls':>16}  "
+        f"{'held-out AKT sites found':>24}  {'held-out other S/T called':>25}",
+    ]
+    for level, numbers in (background.get("stringency") or {}).items():
+        found, other = numbers.get("test_sensitivity"), numbers.get("test_other_st_called")
+        positives = numbers.get("test_positives") or 0
+        found_text = f"{found:.0%} ({round(found * positives)} of {positives})" if found is not None else "-"
+        other_text = f"{other:.2%}" if other is not None else "-"
+        label = level + (" (default)" if level == "medium" else "")
+        lines.append(
+            f"                   {label:<17} {numbers['top_percent']:>4g}% {numbers['threshold']:>9.4g}  "
+            f"{numbers.get('background_calls', 0):>16,}  {found_text:>24}  {other_text:>25}"
+        )
+    if any("test_sensitivity" in numbers for numbers in (background.get("stringency") or {}).values()):
+        lines.append("                   held-out: the test split's proteins, never trained on")
+    return lines
+
+
 @click.command("models")
 @click.argument("name", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the full metadata as JSON.")
@@ -65,6 +91,7 @@ def models(name: str | None, as_json: bool) -> None:
         lines.append(f"pretraining data:  sha256 {meta['pretrain_sha256']}")
     if meta.get("recipe"):
         lines.append(f"recipe:            {json.dumps(meta['recipe'], sort_keys=True)}")
+    lines.extend(_background_lines(meta.get("background")))
     versions = f"phosnet {meta.get('phosnet_version', '-')}, TensorFlow {meta.get('tensorflow_version', '-')}"
     lines.append(f"versions:          {versions}")
     lines.append(f"created:           {meta.get('created', '-')}")

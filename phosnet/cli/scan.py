@@ -7,29 +7,45 @@ parses, model file found, options consistent) before the model is loaded, so mis
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 import click
 
+from phosnet.background import STRINGENCY
 from phosnet.batches import DEFAULT_BATCH_SIZE
 from phosnet.engines import ENGINES
 
 
 class _Progress:
-    """A tqdm bar on stderr (sites, with proteins as a postfix); silent when stderr is not a terminal."""
+    """A tqdm bar on stderr; silent when stderr is not a terminal.
 
-    def __init__(self, disable: bool | None) -> None:
+    With ``total_bytes`` (the input files' size; compressed bytes for ``.gz``) it counts bytes read, so it
+    shows a percentage and the time left; otherwise (standard input) it counts sites. Proteins and sites
+    go in its postfix.
+    """
+
+    def __init__(self, disable: bool | None, total_bytes: int | None = None,
+                 bytes_read: Callable[[], int] | None = None) -> None:
         from tqdm import tqdm
 
-        self.proteins = 0
-        self.bar = tqdm(
-            unit=" sites", unit_scale=True, disable=disable, file=sys.stderr, dynamic_ncols=True,
-            desc="phosnet scan", leave=False, mininterval=0.5,
-        )
+        self.proteins = self.sites = 0
+        self.bytes_read = bytes_read if total_bytes else None
+        if self.bytes_read is not None:
+            self.bar = tqdm(total=total_bytes, unit="B", unit_scale=True, unit_divisor=1024, disable=disable,
+                            file=sys.stderr, dynamic_ncols=True, desc="phosnet scan", leave=False, mininterval=0.5)
+        else:
+            self.bar = tqdm(unit=" sites", unit_scale=True, disable=disable, file=sys.stderr, dynamic_ncols=True,
+                            desc="phosnet scan", leave=False, mininterval=0.5)
 
     def __call__(self, proteins: int, sites: int) -> None:
         self.proteins += proteins
-        self.bar.set_postfix_str(f"{self.proteins:,} proteins", refresh=False)
-        self.bar.update(sites)
+        self.sites += sites
+        if self.bytes_read is not None:
+            self.bar.set_postfix_str(f"{self.proteins:,} proteins, {self.sites:,} sites", refresh=False)
+            self.bar.update(self.bytes_read() - self.bar.n)
+        else:
+            self.bar.set_postfix_str(f"{self.proteins:,} proteins", refresh=False)
+            self.bar.update(sites)
 
     def close(self) -> None:
         self.bar.close()
@@ -43,10 +59,14 @@ class _Progress:
               help="Bundled model name, .keras file or training run folder  [default: the bundled akt-default]")
 @click.option("--residues", default=None, metavar="LETTERS",
               help="Candidate residues, from S, T, Y  [default: the model's, e.g. ST]")
+@click.option("--stringency", type=click.Choice(list(STRINGENCY)), default=None,
+              help="Call the top 0.2% (high), 1% (medium) or 5% (low) of the model's reference background "
+                   "(every S/T of the human proteome for the bundled models)  [default: medium]")
 @click.option("--threshold", type=float, default=None,
-              help="Call a site when score >= this  [default: the model's threshold at its default specificity]")
+              help="Instead: call a site when score >= this.")
 @click.option("--specificity", type=float, default=None,
-              help="Use the model's stored threshold for this specificity (e.g. 0.95).")
+              help="Instead: the model's stored threshold for this specificity (e.g. 0.95) among the S/T of "
+                   "known substrates.")
 @click.option("--predicted-only", is_flag=True, help="Write only the residues predicted as sites.")
 @click.option("--format", "fmt", type=click.Choice(["tsv", "csv", "gff3"]), default=None,
               help="Output format  [default: from the output suffix; tsv for stdout]")
@@ -63,6 +83,7 @@ def scan(
     output: str,
     model: str | None,
     residues: str | None,
+    stringency: str | None,
     threshold: float | None,
     specificity: float | None,
     predicted_only: bool,
@@ -74,29 +95,34 @@ def scan(
 ) -> None:
     """Score every S/T (or --residues) of the proteins in INPUT (FASTA, .gz, or '-' for stdin).
 
-    Writes one row per candidate residue: protein_id, position (1-based), residue, window, score,
-    predicted, model.
+    Writes one row per candidate residue: protein_id, accession, gene, position (1-based), residue, window,
+    score, percentile (0-100 against the model's human-proteome background), predicted, model. Ends with one
+    line on stderr (proteins, sites, calls, seconds, output) unless -q.
 
     \b
     Example:
-      phosnet scan proteome.fasta.gz -o sites.tsv --specificity 0.95
+      phosnet scan proteome.fasta.gz -o sites.tsv --stringency high
     """
     from phosnet.io.sequences import checked_fasta_inputs
     from phosnet.io.writers import format_for
     from phosnet.scan import check_threshold_options, resolve_settings, scan_to_file
 
     quiet = quiet or bool(getattr(ctx.obj, "quiet", False))
-    check_threshold_options(threshold, specificity)
+    check_threshold_options(threshold, specificity, stringency)
     output_format = format_for(output, fmt)
-    pairs = checked_fasta_inputs(inputs)
-    settings = resolve_settings(model, residues=residues, threshold=threshold, specificity=specificity, engine=engine)
-    progress = _Progress(disable=True if quiet else None)
+    records = checked_fasta_inputs(inputs)
+    settings = resolve_settings(model, residues=residues, threshold=threshold, specificity=specificity,
+                                stringency=stringency, engine=engine)
+    progress = _Progress(disable=True if quiet else None, total_bytes=records.total_bytes,
+                         bytes_read=records.bytes_read)
     try:
         report = scan_to_file(
-            pairs, output, settings=settings, output_format=output_format, predicted_only=predicted_only,
+            records, output, settings=settings, output_format=output_format, predicted_only=predicted_only,
             batch_size=batch_size, callback=progress, summary=summary, summary_extra={"inputs": list(inputs)},
         )
     finally:
         progress.close()
     if report.closed_early:
         raise click.exceptions.Exit(0)  # `| head` is a normal way to stop (click would exit 1 on EPIPE)
+    if not quiet:
+        click.echo(report.completion_line(), err=True)

@@ -48,12 +48,15 @@ def _summary(metrics: dict[str, Any]) -> str:
 @click.option("--test-split", type=click.FloatRange(0.0, 0.5), default=0.15,
               help="Share of proteins for test when the table has no split column.")
 @click.option("--name", default="akt-custom", help="Model name recorded in model.json.")
+@click.option("--background", type=_EXISTING, default=None, metavar="FASTA",
+              help="Reference proteome (e.g. the human proteome): the model scores its every S/T and stores the "
+                   "table that gives scans a percentile column and --stringency levels.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in --out-dir.")
 @click.pass_context
 def train(ctx: click.Context, sites: Path, proteins: Path, out_dir: Path, config: Path | None, epochs: int | None,
           batch_size: int | None, ensemble: int | None, pretrain: Path | None, seed: int, flank: int, residues: str,
           split_column: str, split_seed: int, validation_split: float, test_split: float, name: str,
-          resume: bool) -> None:
+          background: Path | None, resume: bool) -> None:
     """Train an AKT site model on SITES (a site table) and PROTEINS (FASTA).
 
     SITES lists protein_id and position, with a 0/1 label for every candidate or only the positives (then every
@@ -68,11 +71,17 @@ def train(ctx: click.Context, sites: Path, proteins: Path, out_dir: Path, config
         sites, proteins, out_dir=out_dir, config=config, epochs=epochs, batch_size=batch_size, seed=seed,
         flank=flank, residues=residues, split_column=split_column, split_seed=split_seed,
         validation_fraction=validation_split, test_fraction=test_split, pretrain=pretrain, ensemble=ensemble,
-        resume=resume, name=name, command=command, progress=not quiet,
+        resume=resume, name=name, command=command, progress=not quiet, background=background,
     )
     click.echo(f"validation  {_summary(result.metrics['validation'])}")
     if "test" in result.metrics:
         click.echo(f"test        {_summary(result.metrics['test'])}")
+    stored = result.metadata.get("background")
+    if stored:
+        levels = stored["stringency"].items()
+        click.echo("stringency  " + "  ".join(
+            f"{level} (top {n['top_percent']:g}%) score >= {n['threshold']:.4g}" for level, n in levels
+        ) + f"  (background: {stored['sites']:,} S/T of {stored['source']})")
     click.echo(f"model: {result.run_dir / 'model.keras'}")
 
 

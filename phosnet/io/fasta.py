@@ -51,16 +51,25 @@ def source_name(source: FastaSource) -> str:
     return str(getattr(source, "name", "<stream>"))
 
 
+def open_binary(path: str | os.PathLike) -> IO[bytes]:
+    """Open a FASTA file (plain or ``.gz``) for reading bytes; a clear error for a missing file or a directory.
+
+    A caller that passes the handle to :func:`read_fasta` can follow the reading with ``handle.tell()`` (for a
+    ``.gz`` file: compressed bytes read), e.g. for a progress bar.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(located(path, "no such file"))
+    if path.is_dir():
+        raise InputError(located(path, "is a directory, not a FASTA file"))
+    return open(path, "rb")  # noqa: SIM115 - closed by the caller
+
+
 def _open_text(source: FastaSource) -> tuple[IO[str], bool]:
     """Open ``source`` as text, un-gzipping when it starts with the gzip magic; returns (handle, owned)."""
     stdin = False
     if isinstance(source, str | os.PathLike) and str(source) != "-":
-        path = Path(source)
-        if not path.exists():
-            raise InputError(located(path, "no such file"))
-        if path.is_dir():
-            raise InputError(located(path, "is a directory, not a FASTA file"))
-        raw: IO[bytes] = open(path, "rb")  # noqa: SIM115 - closed by the caller
+        raw: IO[bytes] = open_binary(source)
     elif isinstance(source, str | os.PathLike):
         raw = sys.stdin.buffer
         stdin = True
