@@ -28,11 +28,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from phosnet.encoding import ALPHABET
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 COLUMNS = (
     "protein_id", "accession", "gene", "position", "residue", "window", "score", "percentile", "predicted", "model",
@@ -266,6 +269,8 @@ class SiteRows:
     def frame(self) -> pd.DataFrame:
         """The block as a tidy :class:`pandas.DataFrame` with :data:`COLUMNS` (score as float64, percentile NaN
         when there is no background table)."""
+        import pandas as pd
+
         accessions, genes = self.protein_fields()
         n = len(self)
         return pd.DataFrame(
@@ -295,6 +300,8 @@ EMPTY_DTYPES = {
 
 def empty_frame() -> pd.DataFrame:
     """A DataFrame with :data:`COLUMNS` and no rows."""
+    import pandas as pd
+
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in EMPTY_DTYPES.items()}, columns=list(COLUMNS))
 
 
