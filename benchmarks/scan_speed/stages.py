@@ -74,7 +74,7 @@ def main() -> None:
     from phosnet.encoding import ALPHABET
     from phosnet.engines import make_engine
     from phosnet.io.rows import SiteRows
-    from phosnet.io.sequences import iter_sequences
+    from phosnet.io.sequences import iter_records
     from phosnet.io.writers import SiteWriter
     from phosnet.scan import resolve_settings
 
@@ -84,7 +84,7 @@ def main() -> None:
         engine.workers = args.engine_workers
     flank, width = settings.model.flank, settings.model.window
     clock.lap("start-up")
-    batches = list(raw_batches(iter_sequences(args.proteome), settings.residues, flank, DEFAULT_BATCH_SIZE))
+    batches = list(raw_batches(iter_records(args.proteome), settings.residues, flank, DEFAULT_BATCH_SIZE))
     clock.lap("read + window")
     scores = []
     for b in batches:
@@ -95,12 +95,15 @@ def main() -> None:
     clock.lap(f"predict ({engine.name})")
     name = settings.model.name
 
-    def write_new(path: Path) -> None:
+    background = settings.model.background
+
+    def write_new(path: Path) -> None:  # percentiles included: the new writer's whole cost
         with open(path, "w") as handle:
             writer = SiteWriter(handle, "tsv")
             for b, s in zip(batches, scores, strict=True):
+                percentiles = background.percentile(s) if background is not None else None
                 writer.write(SiteRows(b.protein_ids, b.protein_index, b.positions, b.windows, s,
-                                      s >= settings.threshold, name, alphabet=ALPHABET))
+                                      s >= settings.threshold, name, percentiles, b.descriptions, ALPHABET))
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.tsv"
