@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from phosnet.background import STRINGENCY
 from phosnet.errors import InputError
 from phosnet.mutations import ProteinIndex, SiteScorer, site_scorer
 
@@ -61,8 +62,13 @@ def known_positions(sites: Any, proteins: ProteinIndex) -> dict[str, set[int]]:
 
 
 def _threshold_label(scorer: SiteScorer) -> str:
-    specificity = scorer.settings.specificity
-    rule = f" ({specificity:.0%} specificity)" if specificity is not None else ""
+    settings = scorer.settings
+    if settings.stringency is not None:
+        rule = f" (stringency {settings.stringency}: top {STRINGENCY[settings.stringency]:g}%)"
+    elif settings.specificity is not None:
+        rule = f" ({settings.specificity:.0%} specificity)"
+    else:
+        rule = ""
     return f"threshold {scorer.threshold:.3g}{rule}"
 
 
