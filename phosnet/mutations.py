@@ -80,9 +80,9 @@ class SiteScorer:
         return np.full(len(scores), np.nan)
 
     def called(self, scores: np.ndarray) -> np.ndarray:
-        """The call at the threshold in use (``False`` for no site)."""
+        """The call at the threshold in use (``False`` for no site), compared in float32 as a scan does."""
         with np.errstate(invalid="ignore"):
-            return np.asarray(scores >= self.threshold)
+            return np.asarray(scores, dtype=np.float32) >= np.float32(self.threshold)
 
 
 def site_scorer(

@@ -86,8 +86,10 @@ def test_scores_equal_predict_on_the_mutated_sequences(gsk3b_s9: pd.DataFrame) -
         mutants[mutation] = sequence[: at - 1] + mutation[-1] + sequence[at:]
     scan = phosnet.predict(mutants)
     expected = scan[scan["position"] == 9].set_index("protein_id")["score"]
-    got = rows.set_index("mutation")["score"]
-    assert np.allclose(got.loc[expected.index], expected, atol=1e-6, rtol=0)
+    got = rows.set_index("mutation")
+    assert np.allclose(got.loc[expected.index, "score"], expected, atol=1e-6, rtol=0)
+    called = scan[scan["position"] == 9].set_index("protein_id")["predicted"]
+    assert (got.loc[called.index, "predicted"] == called).all()
 
 
 def test_site_forms_and_errors(tmp_path: Path) -> None:
@@ -144,3 +146,15 @@ def test_bad_site_is_one_line_error_and_no_output(tmp_path: Path) -> None:
         "phosnet: error: <sites>: site P49841:T9: sp|P49841|GSK3B_HUMAN has S at 9, not T"
     ]
     assert not out.exists()
+
+
+def test_calls_compare_in_float32_as_a_scan_does() -> None:
+    # a scan calls float32 scores with `scores >= threshold`, i.e. in float32: a score equal to the threshold
+    # as a float32 is called even when the float64 threshold is a hair above it
+    table = phosnet.explain(EXAMPLE, "P49841:S9")
+    score = float(table.loc[table["mutation"] == "R6A", "score"].iloc[0])
+    threshold = score + 1e-12
+    assert threshold > score and np.float32(threshold) == np.float32(score)
+    assert (np.array([score], np.float32) >= threshold)[0]  # numpy's own rule for the scan's comparison
+    again = phosnet.explain(EXAMPLE, "P49841:S9", threshold=threshold)
+    assert again.loc[again["mutation"] == "R6A", "predicted"].iloc[0]
