@@ -110,13 +110,15 @@ def explain_iter(
     model: Any = None,
     threshold: float | None = None,
     specificity: float | None = None,
+    stringency: str | None = None,
     engine: str = "auto",
     scorer: SiteScorer | None = None,
 ) -> Iterator[pd.DataFrame]:
     """:func:`explain`, one :class:`pandas.DataFrame` per batch of :data:`SITES_PER_BATCH` sites."""
     proteins = ProteinIndex(sequences)
     resolved = resolve_sites(sites, proteins)
-    scorer = scorer or site_scorer(model, threshold=threshold, specificity=specificity, engine=engine)
+    scorer = scorer or site_scorer(model, threshold=threshold, specificity=specificity, stringency=stringency,
+                                   engine=engine)
     for site in resolved:
         if site.residue not in scorer.residues:
             raise InputError(
@@ -173,6 +175,7 @@ def explain(
     model: Any = None,
     threshold: float | None = None,
     specificity: float | None = None,
+    stringency: str | None = None,
     engine: str = "auto",
 ) -> pd.DataFrame:
     """In silico saturation mutagenesis of the windows of ``sites``: every offset x every substitute, scored.
@@ -185,8 +188,9 @@ def explain(
         ``"P31749:S473"`` (protein id, UniProt accession or entry name; ``"S473"`` alone when there is one
         protein), a list of those, ``(protein, position)`` pairs, or a site table (path or DataFrame with
         ``protein_id, position`` and optionally ``residue``). Each site must be a candidate residue (S/T).
-    model, threshold, specificity, engine
-        As for :func:`phosnet.predict`; the threshold sets the ``predicted`` column.
+    model, threshold, specificity, stringency, engine
+        As for :func:`phosnet.predict` (default call: medium stringency when the model has a background); the
+        threshold sets the ``predicted`` column.
 
     Returns
     -------
@@ -194,12 +198,12 @@ def explain(
         One row per site x offset (``-flank..+flank``, positions on the protein only) x substitute (the 20
         amino acids and ``X``): ``protein_id, site`` (``S473``), ``position`` (the site's), ``offset``,
         ``mutation`` (``R470A``), ``wild_type, substitute, score, delta`` (score minus the wild type's; ``0`` on
-        the wild-type rows), ``percentile, delta_percentile`` (``NaN`` until models carry a background),
+        the wild-type rows), ``percentile, delta_percentile`` (in the model's background; ``NaN`` without one),
         ``predicted, model``. A substitution of the site residue by a non-candidate leaves no site: ``score``
         and ``delta`` are ``NaN`` and ``predicted`` is false.
     """
     frames = list(explain_iter(sequences, sites, model=model, threshold=threshold, specificity=specificity,
-                               engine=engine))
+                               stringency=stringency, engine=engine))
     return pd.concat(frames, ignore_index=True)
 
 

@@ -1,9 +1,10 @@
 """What-if scoring shared by ``explain`` and ``variants``: mutated windows scored by the scan's engine.
 
 This module is the one place that couples the what-if tools to the scan: it settles the model, candidate
-residues and call threshold with :func:`phosnet.scan.resolve_settings` (never a second copy of those rules),
-and scores ``int8`` index windows with the scan's engine (``make_engine(model)(windows)``), so with the
-bundled model no TensorFlow is imported. It also holds the small pieces both tools need: a protein lookup by
+residues and call rule (stringency, specificity or threshold) with :func:`phosnet.scan.resolve_settings`
+(never a second copy of those rules), computes percentiles with the model's background as a scan does, and
+scores ``int8`` index windows with the scan's engine (``make_engine(model)(windows)``), so with the bundled
+model no TensorFlow is imported. It also holds the small pieces both tools need: a protein lookup by
 id, UniProt accession or entry name, site names such as ``P31749:S473``, and windows cut from a padded code.
 
 A window whose centre is not a candidate residue (S/T for the bundled model) is *no site*: it gets no score
@@ -75,9 +76,18 @@ class SiteScorer:
             out[rows] = self.engine(np.ascontiguousarray(windows[rows]))
         return out
 
+    @property
+    def rule(self) -> str:
+        """The call rule in a few words (``stringency medium (top 1%)``), as the scan describes it."""
+        return self.settings.describe_rule()
+
     def percentile(self, scores: np.ndarray) -> np.ndarray:
-        """Percentile of each score among the model's background of S/T; ``NaN`` while models carry none."""
-        return np.full(len(scores), np.nan)
+        """Percentile (0-100) of each score in the model's background (as a scan computes it); ``NaN`` for no
+        site, and everywhere when the model carries no background."""
+        background = self.settings.model.background
+        if background is None:
+            return np.full(len(scores), np.nan)
+        return background.percentile(np.asarray(scores, dtype=np.float64))
 
     def called(self, scores: np.ndarray) -> np.ndarray:
         """The call at the threshold in use (``False`` for no site), compared in float32 as a scan does."""
@@ -86,10 +96,17 @@ class SiteScorer:
 
 
 def site_scorer(
-    model: Any = None, *, threshold: float | None = None, specificity: float | None = None, engine: str = "auto"
+    model: Any = None,
+    *,
+    threshold: float | None = None,
+    specificity: float | None = None,
+    stringency: str | None = None,
+    engine: str = "auto",
 ) -> SiteScorer:
-    """Load the model, settle the threshold as a scan does, and make its engine."""
-    settings = resolve_settings(model, threshold=threshold, specificity=specificity, engine=engine)
+    """Load the model, settle the call threshold as a scan does (default: medium stringency when the model has
+    a background), and make its engine."""
+    settings = resolve_settings(model, threshold=threshold, specificity=specificity, stringency=stringency,
+                                engine=engine)
     made = make_engine(settings.model, engine)
     settings.engine_used = made.name
     return SiteScorer(settings, made)

@@ -13,9 +13,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from phosnet.background import STRINGENCY
 from phosnet.errors import InputError
 from phosnet.mutations import ProteinIndex, SiteScorer, site_scorer
 
@@ -61,19 +61,18 @@ def known_positions(sites: Any, proteins: ProteinIndex) -> dict[str, set[int]]:
     return out
 
 
-def _threshold_label(scorer: SiteScorer) -> str:
-    settings = scorer.settings
-    if settings.stringency is not None:
-        rule = f" (stringency {settings.stringency}: top {STRINGENCY[settings.stringency]:g}%)"
-    elif settings.specificity is not None:
-        rule = f" ({settings.specificity:.0%} specificity)"
-    else:
-        rule = ""
-    return f"threshold {scorer.threshold:.3g}{rule}"
+def _call_line(scorer: SiteScorer, value: str) -> tuple[float, str]:
+    """Where the call threshold is drawn (in ``value`` units) and its legend, e.g. ``stringency medium (top 1%):
+    score >= 0.307``."""
+    if value == "percentile":
+        level = float(scorer.percentile(np.array([scorer.threshold]))[0])
+        return level, f"{scorer.rule}: percentile >= {level:.4g}"
+    return scorer.threshold, f"{scorer.rule}: score >= {scorer.threshold:.3g}"
 
 
 _NO_ROWS = pd.DataFrame({"position": pd.Series(dtype="int64"), "residue": pd.Series(dtype=object),
-                         "score": pd.Series(dtype=float), "predicted": pd.Series(dtype=bool)})
+                         "score": pd.Series(dtype=float), "percentile": pd.Series(dtype=float),
+                         "predicted": pd.Series(dtype=bool)})
 
 
 def _rows_by_protein(selected: dict[str, str], scorer: SiteScorer) -> Iterator[tuple[str, pd.DataFrame]]:
@@ -107,6 +106,7 @@ def plot_map(
     model: Any = None,
     threshold: float | None = None,
     specificity: float | None = None,
+    stringency: str | None = None,
     engine: str = "auto",
     fmt: str | None = None,
 ) -> list[Path]:
@@ -124,8 +124,8 @@ def plot_map(
         The proteins to draw (FASTA id, UniProt accession or entry name); default: all.
     known_sites
         A site table (path or DataFrame: ``protein_id, position``; rows with ``label`` 0 are skipped).
-    model, threshold, specificity, engine
-        As for :func:`phosnet.predict`.
+    model, threshold, specificity, stringency, engine
+        As for :func:`phosnet.predict` (default call: medium stringency when the model has a background).
 
     Returns
     -------
@@ -147,16 +147,18 @@ def plot_map(
         raise InputError("no proteins to draw")
     figure_target(output, len(names), fmt)
     known = known_positions(known_sites, index)
-    scorer = site_scorer(model, threshold=threshold, specificity=specificity, engine=engine)
-    if value == "percentile":
+    scorer = site_scorer(model, threshold=threshold, specificity=specificity, stringency=stringency,
+                         engine=engine)
+    if value == "percentile" and scorer.settings.model.background is None:
         raise InputError(f"model {scorer.model_name} carries no background, so no percentiles; use --value score")
+    line, label = _call_line(scorer, value)
     selected = {name: index.sequences[name] for name in names}
 
     def figures() -> Iterator[tuple[str, Any]]:
         for protein_id, rows in _rows_by_protein(selected, scorer):
             yield protein_id, site_map_figure(
-                protein_id, len(selected[protein_id]), rows, threshold=scorer.threshold,
-                threshold_label=_threshold_label(scorer), value=value, known=known.get(protein_id, ()),
+                protein_id, len(selected[protein_id]), rows, threshold=line, threshold_label=label, value=value,
+                known=known.get(protein_id, ()),
             )
 
     return write_figures(output, figures(), len(names), fmt)

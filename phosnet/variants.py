@@ -287,6 +287,7 @@ def score_variants_iter(
     model: Any = None,
     threshold: float | None = None,
     specificity: float | None = None,
+    stringency: str | None = None,
     engine: str = "auto",
     chunk_rows: int = CHUNK_ROWS,
     scorer: SiteScorer | None = None,
@@ -296,7 +297,8 @@ def score_variants_iter(
     ``callback(variant_rows)`` is called after each chunk."""
     index = sequences if isinstance(sequences, ProteinIndex) else ProteinIndex(sequences)
     chunks = _chunks(variants, chunk_rows)
-    scorer = scorer or site_scorer(model, threshold=threshold, specificity=specificity, engine=engine)
+    scorer = scorer or site_scorer(model, threshold=threshold, specificity=specificity, stringency=stringency,
+                                   engine=engine)
     proteins = _Proteins(index, scorer)
     for name, first_line, frame in chunks:
         yield _score_chunk(name, first_line, frame, proteins, scorer)
@@ -311,6 +313,7 @@ def score_variants(
     model: Any = None,
     threshold: float | None = None,
     specificity: float | None = None,
+    stringency: str | None = None,
     engine: str = "auto",
 ) -> pd.DataFrame:
     """Score the AKT sites around missense variants, with the reference and the alternative residue.
@@ -323,8 +326,9 @@ def score_variants(
         A TSV/CSV path or DataFrame with columns ``protein_id`` (FASTA id, UniProt accession or entry name)
         and ``variant`` (``R23W`` or ``p.Arg23Trp``; several rows per protein allowed), or
         ``(protein_id, variant)`` pairs.
-    model, threshold, specificity, engine
-        As for :func:`phosnet.predict`; the threshold decides ``gain`` and ``loss``.
+    model, threshold, specificity, stringency, engine
+        As for :func:`phosnet.predict` (default call: medium stringency when the model has a background); the
+        threshold decides ``gain`` and ``loss``.
 
     Returns
     -------
@@ -333,12 +337,12 @@ def score_variants(
         by position): ``protein_id, variant`` (``R23W``), ``hgvs`` (``p.Arg23Trp``), ``site`` (``S9``, the
         residue of the reference, or of the alternative for a created site), ``position, offset`` (variant
         minus site position), ``ref_score, alt_score, delta, ref_percentile, alt_percentile,
-        delta_percentile`` (scores are empty where there is no site; percentiles empty until models carry a
-        background), ``ref_predicted, alt_predicted, effect`` (see the module docstring), ``model``. A
+        delta_percentile`` (empty where there is no site; percentiles also for a model without a background),
+        ``ref_predicted, alt_predicted, effect`` (see the module docstring), ``model``. A
         variant with no S/T within ``flank`` residues gives no row.
     """
     frames = list(score_variants_iter(sequences, variants, model=model, threshold=threshold,
-                                      specificity=specificity, engine=engine))
+                                      specificity=specificity, stringency=stringency, engine=engine))
     if not frames:
         return pd.DataFrame({c: [] for c in COLUMNS}, columns=COLUMNS)
     return pd.concat(frames, ignore_index=True)

@@ -73,7 +73,15 @@ def test_table_format(gsk3b_s9: pd.DataFrame) -> None:
     assert (row["offset"], row["wild_type"], row["substitute"]) == (-3, "R", "A")
     wild_rows = table[table["wild_type"] == table["substitute"]]
     assert len(wild_rows) == 24 and (wild_rows["delta"] == 0).all()
-    assert table["percentile"].isna().all()  # no background in the bundled model yet
+    # percentiles in the bundled model's human-proteome background, as a scan computes them; none for no site
+    background = phosnet.load_model().background
+    assert background is not None
+    scored = table["score"].notna()
+    assert (table["percentile"].notna() == scored).all() and table.loc[scored, "percentile"].between(0, 100).all()
+    assert np.allclose(table.loc[scored, "percentile"], background.percentile(table.loc[scored, "score"].to_numpy()))
+    assert (wild_rows["delta_percentile"] == 0).all()
+    r6a = table[table["mutation"] == "R6A"].iloc[0]
+    assert r6a["delta_percentile"] < 0 and r6a["delta"] < 0
 
 
 def test_scores_equal_predict_on_the_mutated_sequences(gsk3b_s9: pd.DataFrame) -> None:

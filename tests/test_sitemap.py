@@ -38,7 +38,7 @@ def test_one_protein_per_suffix(tmp_path: Path, known: Path) -> None:
     assert pdf_pages(tmp_path / "foxo3.pdf") == 1
     svg = (tmp_path / "foxo3.svg").read_text()
     # FOXO3's AKT sites are called at the default, medium stringency (the top 1% of the human proteome)
-    for label in ("T32", "S253", "S315", "known site", "threshold 0.307 (stringency medium: top 1%)"):
+    for label in ("T32", "S253", "S315", "known site", "stringency medium (top 1%): score &gt;= 0.307"):
         assert label in svg
 
 
@@ -49,6 +49,15 @@ def test_many_proteins_to_a_multipage_pdf_or_a_folder(tmp_path: Path) -> None:
     written = phosnet.plot_map(EXAMPLE, tmp_path / "maps", proteins=["AKT1_HUMAN", "P49841"], fmt="svg")
     assert [p.name for p in written] == ["sp_P31749_AKT1_HUMAN.svg", "sp_P49841_GSK3B_HUMAN.svg"]
     assert all(p.stat().st_size > 10_000 for p in written)
+
+
+def test_percentile_map(tmp_path: Path) -> None:
+    out = tmp_path / "foxo3.svg"
+    phosnet.plot_map(EXAMPLE, out, proteins=["O43524"], value="percentile", stringency="low")
+    svg = out.read_text()
+    assert "percentile" in svg and "stringency low (top 5%): percentile &gt;= 95" in svg
+    for label in ("T32", "S253", "S315"):
+        assert label in svg
 
 
 def test_a_protein_without_st_still_gets_its_page(tmp_path: Path) -> None:

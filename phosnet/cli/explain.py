@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from phosnet.background import STRINGENCY
 from phosnet.errors import InputError, PhosnetError
 
 if TYPE_CHECKING:
@@ -39,8 +40,11 @@ def stdout_closed() -> None:
               help="Heatmap + importance logo per site: .png/.svg (one site), .pdf (a page per site) or a folder.")
 @click.option("-m", "--model", default=None, metavar="NAME|PATH",
               help="Bundled model name, .keras file or training run folder  [default: the bundled akt-default]")
+@click.option("--stringency", type=click.Choice(list(STRINGENCY)), default=None,
+              help="Call the top 0.2% (high), 1% (medium) or 5% (low) of the model's reference background "
+                   "(every S/T of the human proteome for the bundled models)  [default: medium]")
 @click.option("--threshold", type=float, default=None,
-              help="Call a site when score >= this  [default: the model's threshold at its default specificity]")
+              help="Call a site when score >= this.")
 @click.option("--specificity", type=float, default=None,
               help="Use the model's stored threshold for this specificity (e.g. 0.95).")
 @click.option("--engine", type=click.Choice(["auto", "numpy", "tensorflow", "keras"]), default="auto",
@@ -54,6 +58,7 @@ def explain(
     output: str,
     plot: str | None,
     model: str | None,
+    stringency: str | None,
     threshold: float | None,
     specificity: float | None,
     engine: str,
@@ -75,7 +80,9 @@ def explain(
     from phosnet.mutagenesis import SITES_PER_BATCH, explain_iter, resolve_sites
     from phosnet.mutations import ProteinIndex, site_scorer
     from phosnet.plots import figure_target, plot_explain
+    from phosnet.scan import check_threshold_options
 
+    check_threshold_options(threshold, specificity, stringency)  # before reading any input
     if not site_names and not site_table:
         raise InputError("give sites to explain: SITE arguments (PROTEIN:S473) and/or --sites TABLE")
     proteins = ProteinIndex(fasta)
@@ -84,7 +91,8 @@ def explain(
     )
     if plot:
         figure_target(plot, len(sites))
-    scorer = site_scorer(model, threshold=threshold, specificity=specificity, engine=engine)
+    scorer = site_scorer(model, threshold=threshold, specificity=specificity, stringency=stringency,
+                         engine=engine)
     quiet = bool(getattr(ctx.obj, "quiet", False))
     frames = []
     batches = tqdm(
@@ -107,7 +115,8 @@ def explain(
         raise PhosnetError(f"{output}: cannot write ({exc.strerror or exc})") from None
     finally:
         batches.close()
-    logger.info("explained %d site(s): %d rows (threshold %.4g)", len(sites), rows, scorer.threshold)
+    logger.info("explained %d site(s): %d rows (call: %s, score >= %.4g)", len(sites), rows, scorer.rule,
+                scorer.threshold)
     if plot:
         import pandas as pd
 

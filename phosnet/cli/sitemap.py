@@ -6,6 +6,8 @@ import logging
 
 import click
 
+from phosnet.background import STRINGENCY
+
 logger = logging.getLogger(__name__)
 
 
@@ -22,8 +24,11 @@ logger = logging.getLogger(__name__)
               help="File format in a folder  [default: png]")
 @click.option("-m", "--model", default=None, metavar="NAME|PATH",
               help="Bundled model name, .keras file or training run folder  [default: the bundled akt-default]")
+@click.option("--stringency", type=click.Choice(list(STRINGENCY)), default=None,
+              help="Call the top 0.2% (high), 1% (medium) or 5% (low) of the model's reference background "
+                   "(every S/T of the human proteome for the bundled models)  [default: medium]")
 @click.option("--threshold", type=float, default=None,
-              help="Call a site when score >= this  [default: the model's threshold at its default specificity]")
+              help="Call a site when score >= this.")
 @click.option("--specificity", type=float, default=None,
               help="Use the model's stored threshold for this specificity (e.g. 0.99).")
 @click.option("--engine", type=click.Choice(["auto", "numpy", "tensorflow", "keras"]), default="auto",
@@ -36,6 +41,7 @@ def sitemap(
     value: str,
     fmt: str | None,
     model: str | None,
+    stringency: str | None,
     threshold: float | None,
     specificity: float | None,
     engine: str,
@@ -46,8 +52,11 @@ def sitemap(
     Example:
       phosnet map proteins.fasta P31749 FOXO3_HUMAN --sites known.tsv -o maps.pdf
     """
+    from phosnet.scan import check_threshold_options
     from phosnet.sitemap import plot_map
 
+    check_threshold_options(threshold, specificity, stringency)  # before reading any input
     written = plot_map(fasta, output, proteins=list(proteins) or None, known_sites=known_sites, value=value,
-                       model=model, threshold=threshold, specificity=specificity, engine=engine, fmt=fmt)
+                       model=model, threshold=threshold, specificity=specificity, stringency=stringency,
+                       engine=engine, fmt=fmt)
     logger.info("wrote %d file(s): %s", len(written), output)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from phosnet.background import STRINGENCY
 from phosnet.errors import PhosnetError
 
 if TYPE_CHECKING:
@@ -25,8 +26,11 @@ logger = logging.getLogger(__name__)
               help="Table ('-' = stdout); .csv for CSV, else tab-separated.")
 @click.option("-m", "--model", default=None, metavar="NAME|PATH",
               help="Bundled model name, .keras file or training run folder  [default: the bundled akt-default]")
+@click.option("--stringency", type=click.Choice(list(STRINGENCY)), default=None,
+              help="Call the top 0.2% (high), 1% (medium) or 5% (low) of the model's reference background "
+                   "(every S/T of the human proteome for the bundled models)  [default: medium]")
 @click.option("--threshold", type=float, default=None,
-              help="Call a site when score >= this  [default: the model's threshold at its default specificity]")
+              help="Call a site when score >= this.")
 @click.option("--specificity", type=float, default=None,
               help="Use the model's stored threshold for this specificity (e.g. 0.99).")
 @click.option("--engine", type=click.Choice(["auto", "numpy", "tensorflow", "keras"]), default="auto",
@@ -38,6 +42,7 @@ def variants(
     variants: str,
     output: str,
     model: str | None,
+    stringency: str | None,
     threshold: float | None,
     specificity: float | None,
     engine: str,
@@ -59,10 +64,13 @@ def variants(
     from phosnet.io.atomic import atomic_output
     from phosnet.io.tables import table_format, write_frames
     from phosnet.mutations import ProteinIndex, site_scorer
+    from phosnet.scan import check_threshold_options
     from phosnet.variants import score_variants_iter
 
+    check_threshold_options(threshold, specificity, stringency)  # before reading any input
     proteins = ProteinIndex(fasta)
-    scorer = site_scorer(model, threshold=threshold, specificity=specificity, engine=engine)
+    scorer = site_scorer(model, threshold=threshold, specificity=specificity, stringency=stringency,
+                         engine=engine)
     quiet = bool(getattr(ctx.obj, "quiet", False))
     bar = tqdm(unit=" variants", unit_scale=True, disable=True if quiet else None, file=sys.stderr, leave=False,
                desc="phosnet variants")
@@ -82,5 +90,5 @@ def variants(
         raise PhosnetError(f"{output}: cannot write ({exc.strerror or exc})") from None
     finally:
         bar.close()
-    logger.info("%d variant-site rows (threshold %.4g): %s", rows, scorer.threshold,
+    logger.info("%d variant-site rows (call: %s, score >= %.4g): %s", rows, scorer.rule, scorer.threshold,
                 ", ".join(f"{effects[e]} {e}" for e in ("gain", "loss", "created", "destroyed", "none")))
