@@ -185,7 +185,7 @@ def explain(
     sequences
         The proteins, in any form :func:`phosnet.predict` accepts (FASTA path, ``{id: sequence}``, ...).
     sites
-        ``"P31749:S473"`` (protein id, UniProt accession or entry name; ``"S473"`` alone when there is one
+        ``"P31749:S473"`` (protein id, UniProt accession, entry name or gene; ``"S473"`` alone when there is one
         protein), a list of those, ``(protein, position)`` pairs, or a site table (path or DataFrame with
         ``protein_id, position`` and optionally ``residue``). Each site must be a candidate residue (S/T).
     model, threshold, specificity, stringency, engine

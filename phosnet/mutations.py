@@ -5,7 +5,7 @@ residues and call rule (stringency, specificity or threshold) with :func:`phosne
 (never a second copy of those rules), computes percentiles with the model's background as a scan does, and
 scores ``int8`` index windows with the scan's engine (``make_engine(model)(windows)``), so with the bundled
 model no TensorFlow is imported. It also holds the small pieces both tools need: a protein lookup by
-id, UniProt accession or entry name, site names such as ``P31749:S473``, and windows cut from a padded code.
+id, UniProt accession, entry name or gene, site names such as ``P31749:S473``, and windows cut from a padded code.
 
 A window whose centre is not a candidate residue (S/T for the bundled model) is *no site*: it gets no score
 (``NaN``), exactly as :func:`phosnet.predict` gives such a residue no row. The network's raw output on such a
@@ -24,8 +24,8 @@ import numpy as np
 from phosnet.encoding import ALPHABET, sequence_to_index
 from phosnet.engines import make_engine
 from phosnet.errors import InputError
-from phosnet.io.fasta import uniprot_accession
-from phosnet.io.sequences import iter_sequences
+from phosnet.io.rows import uniprot_fields
+from phosnet.io.sequences import iter_records
 from phosnet.scan import ScanSettings, resolve_settings
 from phosnet.windows import padded
 
@@ -119,16 +119,17 @@ def padded_code(sequence: str, flank: int) -> np.ndarray:
 
 
 class ProteinIndex:
-    """Proteins by ``protein_id``, with UniProt accession (``P31749``) and entry name (``AKT1_HUMAN``) as
-    aliases when they are unambiguous."""
+    """Proteins by ``protein_id``, with UniProt accession (``P31749``), entry name (``AKT1_HUMAN``) and gene
+    name (``AKT1``, from ``GN=`` in the header) as aliases when they are unambiguous."""
 
     def __init__(self, sequences: Any) -> None:
         self.sequences: dict[str, str] = {}
         aliases: dict[str, set[str]] = {}
-        for protein_id, sequence in iter_sequences(sequences):
+        for protein_id, sequence, description in iter_records(sequences):
             self.sequences[protein_id] = sequence
             parts = protein_id.split("|")
-            for alias in {uniprot_accession(protein_id), parts[2] if len(parts) >= 3 else protein_id}:
+            accession, gene = uniprot_fields(protein_id, description)
+            for alias in {accession, gene, parts[2] if len(parts) >= 3 else ""} - {""}:
                 aliases.setdefault(alias, set()).add(protein_id)
         self._aliases = {a: next(iter(ids)) for a, ids in aliases.items() if len(ids) == 1}
 

@@ -121,7 +121,7 @@ def plot_map(
         ``.png`` / ``.svg`` / ``.pdf`` for one protein; ``.pdf`` (one page per protein) or a folder (one file
         per protein, ``fmt`` or PNG) for several.
     proteins
-        The proteins to draw (FASTA id, UniProt accession or entry name); default: all.
+        The proteins to draw (FASTA id, UniProt accession, entry name or gene); default: all.
     known_sites
         A site table (path or DataFrame: ``protein_id, position``; rows with ``label`` 0 are skipped).
     model, threshold, specificity, stringency, engine

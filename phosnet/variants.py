@@ -323,7 +323,7 @@ def score_variants(
     sequences
         The reference proteins, in any form :func:`phosnet.predict` accepts.
     variants
-        A TSV/CSV path or DataFrame with columns ``protein_id`` (FASTA id, UniProt accession or entry name)
+        A TSV/CSV path or DataFrame with columns ``protein_id`` (FASTA id, UniProt accession, entry name or gene)
         and ``variant`` (``R23W`` or ``p.Arg23Trp``; several rows per protein allowed), or
         ``(protein_id, variant)`` pairs.
     model, threshold, specificity, stringency, engine

@@ -108,6 +108,8 @@ def test_site_forms_and_errors(tmp_path: Path) -> None:
     table.write_text("protein_id\tposition\nP49841\t9\nP49841\t99999\n")
     with pytest.raises(InputError, match=r"sites.tsv: record line 3: position 99999 is off"):
         phosnet.explain(EXAMPLE, table)
+    by_gene = phosnet.explain(EXAMPLE, "GSK3B:S9")  # the gene from GN= in the UniProt header
+    assert set(by_gene["protein_id"]) == {GSK3B}
     with pytest.raises(InputError, match="unknown protein 'NOPE'"):
         phosnet.explain(EXAMPLE, "NOPE:S9")
     with pytest.raises(InputError, match="has S at 9, not T"):

@@ -83,7 +83,7 @@ def test_hgvs_and_short_spellings_give_identical_rows() -> None:
 
 
 def test_table_format_and_scores_equal_predict() -> None:
-    table = phosnet.score_variants(EXAMPLE, [("GSK3B_HUMAN", "R6A"), ("P31749", "p.Glu17Lys")])
+    table = phosnet.score_variants(EXAMPLE, [("GSK3B", "R6A"), ("P31749", "p.Glu17Lys")])
     assert list(table.columns) == COLUMNS
     assert table["protein_id"].tolist()[0] == GSK3B
     assert (table["offset"].abs() <= 15).all()

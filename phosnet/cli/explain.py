@@ -65,7 +65,7 @@ def explain(
 ) -> None:
     """Why does a site score high? Score every substitution at every position of its window.
 
-    SITE is PROTEIN:S473 (protein id, UniProt accession or entry name; S473 alone for a one-protein FASTA).
+    SITE is PROTEIN:S473 (protein id, UniProt accession, entry name or gene; S473 alone for a one-protein FASTA).
     Writes one row per site x offset x substitute: protein_id, site, position, offset, mutation, wild_type,
     substitute, score, delta, percentile, delta_percentile, predicted, model.
 

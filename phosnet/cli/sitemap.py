@@ -46,7 +46,7 @@ def sitemap(
     specificity: float | None,
     engine: str,
 ) -> None:
-    """Draw the site map of the proteins in FASTA (or only the PROTEINs named: id, accession or entry name).
+    """Draw the site map of the proteins in FASTA (or only the PROTEINs named: id, accession, entry name or gene).
 
     \b
     Example:

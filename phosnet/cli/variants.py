@@ -49,7 +49,7 @@ def variants(
 ) -> None:
     """Score the S/T sites around each missense variant with the reference and the alternative residue.
 
-    VARIANTS is a TSV (or .csv) with columns protein_id (FASTA id, UniProt accession or entry name) and
+    VARIANTS is a TSV (or .csv) with columns protein_id (FASTA id, UniProt accession, entry name or gene) and
     variant (R23W or p.Arg23Trp). Writes one row per variant x S/T whose window holds it: protein_id,
     variant, hgvs, site, position, offset, ref_score, alt_score, delta, ref/alt/delta percentile,
     ref_predicted, alt_predicted, effect (gain, loss, created, destroyed, none), model.
