@@ -9,7 +9,7 @@ threshold drawn, known sites from an optional site table marked along the top.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -109,8 +109,9 @@ def plot_map(
     stringency: str | None = None,
     engine: str = "auto",
     fmt: str | None = None,
+    callback: Callable[[int, int], None] | None = None,
 ) -> list[Path]:
-    """Draw the site map of each protein: ``value`` (``score``; ``percentile`` once models carry a
+    """Draw the site map of each protein: ``value`` (``score``, or ``percentile`` when the model has a
     background) along the sequence, calls labelled, the threshold drawn, known sites marked.
 
     Parameters
@@ -126,6 +127,8 @@ def plot_map(
         A site table (path or DataFrame: ``protein_id, position``; rows with ``label`` 0 are skipped).
     model, threshold, specificity, stringency, engine
         As for :func:`phosnet.predict` (default call: medium stringency when the model has a background).
+    callback
+        ``callback(1, proteins)`` after each figure is written (for a progress bar).
 
     Returns
     -------
@@ -160,5 +163,7 @@ def plot_map(
                 protein_id, len(selected[protein_id]), rows, threshold=line, threshold_label=label, value=value,
                 known=known.get(protein_id, ()),
             )
+            if callback is not None:
+                callback(1, len(names))
 
     return write_figures(output, figures(), len(names), fmt)

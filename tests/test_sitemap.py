@@ -44,8 +44,9 @@ def test_one_protein_per_suffix(tmp_path: Path, known: Path) -> None:
 
 def test_many_proteins_to_a_multipage_pdf_or_a_folder(tmp_path: Path) -> None:
     pdf = tmp_path / "maps.pdf"
-    phosnet.plot_map(EXAMPLE, pdf)
-    assert pdf_pages(pdf) == 5 and pdf.stat().st_size > 20_000
+    calls: list[tuple[int, int]] = []
+    phosnet.plot_map(EXAMPLE, pdf, callback=lambda done, total: calls.append((done, total)))
+    assert pdf_pages(pdf) == 5 and calls == [(1, 5)] * 5 and pdf.stat().st_size > 20_000
     written = phosnet.plot_map(EXAMPLE, tmp_path / "maps", proteins=["AKT1_HUMAN", "P49841"], fmt="svg")
     assert [p.name for p in written] == ["sp_P31749_AKT1_HUMAN.svg", "sp_P49841_GSK3B_HUMAN.svg"]
     assert all(p.stat().st_size > 10_000 for p in written)

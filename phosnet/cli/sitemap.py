@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 import click
 
@@ -52,11 +53,23 @@ def sitemap(
     Example:
       phosnet map proteins.fasta P31749 FOXO3_HUMAN --sites known.tsv -o maps.pdf
     """
+    from tqdm import tqdm
+
     from phosnet.scan import check_threshold_options
     from phosnet.sitemap import plot_map
 
     check_threshold_options(threshold, specificity, stringency)  # before reading any input
-    written = plot_map(fasta, output, proteins=list(proteins) or None, known_sites=known_sites, value=value,
-                       model=model, threshold=threshold, specificity=specificity, stringency=stringency,
-                       engine=engine, fmt=fmt)
+    quiet = bool(getattr(click.get_current_context().obj, "quiet", False))
+    bar = tqdm(unit=" proteins", disable=True if quiet else None, file=sys.stderr, leave=False, desc="phosnet map")
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done)
+
+    try:
+        written = plot_map(fasta, output, proteins=list(proteins) or None, known_sites=known_sites, value=value,
+                           model=model, threshold=threshold, specificity=specificity, stringency=stringency,
+                           engine=engine, fmt=fmt, callback=progress)
+    finally:
+        bar.close()
     logger.info("wrote %d file(s): %s", len(written), output)
