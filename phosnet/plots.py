@@ -45,7 +45,7 @@ def explain_figure(site_table: pd.DataFrame, *, threshold: float | None = None) 
     """The figure of one site of an explain table: a heatmap of ``delta`` (substitute x offset, the
     wild-type sequence along the axis) above a logo of each wild-type residue's importance."""
     import logomaker  # type: ignore[import-untyped]
-    from matplotlib.colors import TwoSlopeNorm
+    from matplotlib.colors import Normalize
 
     from phosnet.mutagenesis import position_importance
 
@@ -61,15 +61,16 @@ def explain_figure(site_table: pd.DataFrame, *, threshold: float | None = None) 
     protein_id, site = site_table["protein_id"].iloc[0], site_table["site"].iloc[0]
     is_wild = (site_table["offset"] == 0) & (site_table["substitute"] == site_table["wild_type"])
     wild_score = float(site_table.loc[is_wild, "score"].iloc[0])
+    wild_percentile = float(site_table.loc[is_wild, "percentile"].iloc[0])
 
     fig = _figure(max(8.0, 0.32 * len(offsets) + 2), 7.5)
     heat_ax, logo_ax = fig.subplots(2, 1, height_ratios=[3.2, 1.3], sharex=True)
     values = grid.to_numpy(dtype=float)
     finite = values[np.isfinite(values)]
-    low = min(float(finite.min()) if finite.size else -1e-3, -1e-3)
-    high = max(float(finite.max()) if finite.size else 1e-3, 1e-3)
+    # one scale for gains and losses (a small gain must not look as strong as a large loss)
+    reach = max(float(np.abs(finite).max()) if finite.size else 0.0, 1e-3)
     cmap = _cmap("RdBu_r")
-    image = heat_ax.imshow(np.ma.masked_invalid(values), cmap=cmap, norm=TwoSlopeNorm(0.0, low, high),
+    image = heat_ax.imshow(np.ma.masked_invalid(values), cmap=cmap, norm=Normalize(-reach, reach),
                            aspect="auto", extent=(offsets[0] - 0.5, offsets[-1] + 0.5, len(letters) - 0.5, -0.5),
                            interpolation="nearest")
     heat_ax.set_facecolor("#d9d9d9")
@@ -84,7 +85,8 @@ def explain_figure(site_table: pd.DataFrame, *, threshold: float | None = None) 
     colorbar = fig.colorbar(image, ax=heat_ax, shrink=0.8, pad=0.01)
     colorbar.set_label("score change (delta)")
     called = "" if threshold is None else f", threshold {threshold:.3g}"
-    heat_ax.set_title(f"{protein_id} {site}: score {wild_score:.3g}{called}\n"
+    percentile = "" if np.isnan(wild_percentile) else f" (percentile {wild_percentile:.2f})"
+    heat_ax.set_title(f"{protein_id} {site}: score {wild_score:.3g}{percentile}{called}\n"
                       "dots: wild type; grey: no site (centre not S/T) or off the protein", fontsize=9)
 
     importance = position_importance(site_table).set_index("offset")
