@@ -156,3 +156,13 @@ def test_cli_writes_the_table_and_reports_errors_by_line(tmp_path: Path) -> None
         f"phosnet: error: {variants}: record line 3: K6A: sp|P49841|GSK3B_HUMAN has R at 6, not K"
     ]
     assert not bad_out.exists()
+
+
+def test_cli_stops_quietly_when_the_reader_goes_away(tmp_path: Path) -> None:
+    variants = tmp_path / "many.tsv"
+    variants.write_text("protein_id\tvariant\n" + "P49841\tR6A\nP31749\tp.Glu17Lys\n" * 3000)
+    script = f'"{sys.executable}" -m phosnet variants "{EXAMPLE}" "{variants}" | head -2; echo "${{PIPESTATUS[0]}}"'
+    proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("protein_id\tvariant\thgvs") and len(lines) == 3
+    assert lines[-1] == "0" and "Error" not in proc.stderr and "error" not in proc.stderr
