@@ -1,0 +1,203 @@
+"""The compiled (numba) kernel of the shared convolution stack: Keras' scores and rank order, and its fallbacks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import phosnet
+from phosnet.engines import _fused
+from phosnet.pretrained import load_model
+from phosnet.scan import NumpyEngine, _raw_batches, iter_sequences
+
+DATA = Path(__file__).parent / "data" / "scan"
+TINY = DATA / "tiny.keras"
+EXAMPLE = Path(phosnet.__file__).parent / "examples" / "akt_substrates.fasta"
+BUNDLED = (Path(phosnet.__file__).parent / "pretrained" / "akt-default.keras").exists()
+
+needs_numba = pytest.mark.skipif(not _fused.available(), reason="numba is not importable")
+
+
+def _proteins() -> list[tuple[str, str]]:
+    """The example's 5 proteins, random ones of awkward lengths, and one where every residue is a candidate."""
+    rng = np.random.default_rng(7)
+    letters = np.array(list("ACDEFGHIKLMNPQRSTVWYX"))
+    pairs = list(iter_sequences(EXAMPLE))
+    pairs += [(f"r{n}", "".join(rng.choice(letters, size=n))) for n in (1, 2, 15, 16, 31, 33, 400)]
+    pairs.append(("st", "ST" * 40))
+    return pairs
+
+
+def _keras(model, windows: np.ndarray) -> np.ndarray:
+    x = phosnet.one_hot(windows) if model.input_encoding == "onehot" else windows.astype(np.int32)
+    return model.keras_model.predict(x, batch_size=512, verbose=0).reshape(-1)
+
+
+def _assert_same_ranking(scores: np.ndarray, reference: np.ndarray) -> None:
+    """Every pair Keras orders (by more than float32 noise) is ordered the same way."""
+    order = np.argsort(reference, kind="stable")
+    ref, got = reference[order], scores[order]
+    later = ref[None, :] > ref[:, None] + 1e-6
+    assert not (later & (got[None, :] < got[:, None])).any()
+
+
+def _check(model, chunk: int = 256) -> NumpyEngine:
+    """Compiled engine == Keras (1e-4, in fact ~1e-7) with Keras' ranking, by positions and by windows."""
+    [batch] = list(_raw_batches(iter(_proteins()), "ST", model.flank, 10**7))
+    reference = _keras(model, batch.windows)
+    assert reference.std() > 1e-3
+    engine = NumpyEngine(model, chunk=chunk, fused="always")
+    by_position = engine.score_positions(batch.code, batch.starts, model.window)
+    assert engine.compiled
+    by_window = engine(batch.windows)
+    assert engine.compiled
+    for scores in (by_position, by_window):
+        np.testing.assert_allclose(scores, reference, atol=1e-5, rtol=0)
+        _assert_same_ranking(scores, reference)
+    plain = NumpyEngine(model, chunk=chunk, fused="never")
+    np.testing.assert_allclose(plain.score_positions(batch.code, batch.starts, model.window), reference, atol=1e-5)
+    assert not plain.compiled
+    return engine
+
+
+@needs_numba
+@pytest.mark.skipif(not BUNDLED, reason="no bundled model")
+@pytest.mark.parametrize("name", ["akt-default", "akt-ensemble"])
+def test_bundled_models_compiled_equal_keras(name: str) -> None:
+    _check(load_model(name))
+
+
+@needs_numba
+def test_user_trained_default_architecture_equals_keras(tmp_path: Path) -> None:
+    """A model trained (a few steps) by the user with the default architecture, saved and loaded from disk."""
+    from phosnet._tf import keras
+    from phosnet.models.sequence import build_sequence_model
+
+    keras().utils.set_random_seed(3)
+    net = build_sequence_model(conv1_filters=8, conv2_filters=16, dense_units=8)
+    rng = np.random.default_rng(3)
+    x = phosnet.one_hot(rng.integers(0, 21, size=(256, 31)).astype(np.int8))
+    net.fit(x, (x[:, 15, 15] > 0).astype(np.float32), epochs=2, batch_size=64, verbose=0)
+    net.save(tmp_path / "mine.keras")
+    _check(load_model(tmp_path / "mine.keras"))
+    _check(load_model(TINY), chunk=64)
+
+
+def _variant(tmp_path: Path, name: str, seed: int, **options) -> Path:
+    from phosnet._tf import keras
+    from phosnet.models.sequence import build_sequence_model
+
+    keras().utils.set_random_seed(seed)
+    net = build_sequence_model({"conv1_filters": 8, "conv2_filters": 16, "dense_units": 8, **options})
+    rng = np.random.default_rng(seed)
+    for layer in net.layers:
+        weights = layer.get_weights()
+        if weights:
+            new = [rng.normal(0.0, 0.4, w.shape).astype(np.float32) for w in weights]
+            if type(layer).__name__ == "BatchNormalization":
+                new[-1] = rng.uniform(0.5, 2.0, weights[-1].shape).astype(np.float32)
+            layer.set_weights(new)
+    path = tmp_path / f"{name}.keras"
+    net.save(path)
+    return path
+
+
+VARIANTS = {
+    "index-input": {"input_encoding": "index"},
+    "valid-padding": {"padding": "valid"},
+    "flatten-elu": {"pooling": "flatten", "dense_activation": "elu"},
+    "pool3-kernel7": {"pool_size": 3, "conv2_kernel": 7, "pooling": "flatten"},
+    "window-21": {"window": 21},
+}
+
+
+@needs_numba
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_other_sizes_and_options_equal_keras(name: str, tmp_path: Path) -> None:
+    """The kernel is general over layer sizes, paddings, pooling, window width and input encoding."""
+    _check(load_model(_variant(tmp_path, name, 11, **VARIANTS[name])))
+
+
+@needs_numba
+def test_linear_path_head_equals_keras(tmp_path: Path) -> None:
+    from phosnet.models.sequence import SequenceModelConfig
+
+    if "linear_path" not in SequenceModelConfig.__dataclass_fields__:
+        pytest.skip("no linear_path option")
+    _check(load_model(_variant(tmp_path, "linear", 12, pooling="flatten", linear_path=True)))
+
+
+@needs_numba
+def test_stacks_the_kernel_cannot_take_stay_on_numpy(tmp_path: Path) -> None:
+    """A first convolution too wide for a combined lookup table: the numpy stack serves, with Keras' scores."""
+    model = load_model(_variant(tmp_path, "wide", 13, conv1_kernel=5))
+    [batch] = list(_raw_batches(iter(_proteins()), "ST", 15, 10**7))
+    engine = NumpyEngine(model, chunk=128, fused="always")
+    scores = engine.score_positions(batch.code, batch.starts, 31)
+    assert not engine.compiled
+    np.testing.assert_allclose(scores, _keras(model, batch.windows), atol=1e-5, rtol=0)
+
+
+def test_without_numba_the_numpy_path_serves(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken() -> None:
+        raise ImportError("No module named 'numba'")
+
+    monkeypatch.setattr(_fused, "_KERNEL", {})
+    monkeypatch.setattr(_fused, "_compile", broken)
+    assert not _fused.available() and not _fused.ready()
+    model = load_model(TINY)
+    [batch] = list(_raw_batches(iter(_proteins()), "ST", 15, 10**7))
+    engine = NumpyEngine(model, fused="always")
+    scores = engine.score_positions(batch.code, batch.starts, 31)
+    assert not engine.compiled
+    np.testing.assert_allclose(scores, _keras(model, batch.windows), atol=1e-5, rtol=0)
+
+
+@needs_numba
+def test_auto_loads_the_kernel_only_after_many_windows(monkeypatch: pytest.MonkeyPatch) -> None:
+    import phosnet.scan as scan
+
+    monkeypatch.setattr(_fused, "_KERNEL", {})
+    monkeypatch.setattr(scan, "FUSE_AFTER_WINDOWS", 300)
+    model = load_model(TINY)
+    [batch] = list(_raw_batches(iter(_proteins()), "ST", 15, 10**7))
+    assert len(batch.starts) > 300
+    engine = NumpyEngine(model, fused="auto")
+    first = engine(batch.windows[:100])
+    assert not engine.compiled and "thread" not in _fused._KERNEL  # few windows: numba not even loaded
+    second = engine.score_positions(batch.code, batch.starts, 31)
+    assert not engine.compiled  # this call started loading it in the background; numpy served meanwhile
+    _fused._KERNEL["thread"].join()
+    third = engine.score_positions(batch.code, batch.starts, 31)
+    assert engine.compiled
+    np.testing.assert_allclose(second, third, atol=1e-6, rtol=0)
+    np.testing.assert_allclose(first, engine(batch.windows[:100]), atol=1e-6, rtol=0)
+
+
+def test_a_small_scan_never_imports_numba(tmp_path: Path) -> None:
+    code = (
+        "import sys, phosnet\n"
+        f"df = phosnet.predict({str(EXAMPLE)!r}, model={str(TINY)!r})\n"
+        "print(len(df), 'numba' in sys.modules)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(phosnet.__file__).parents[1])}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
+    assert out.split() == ["320", "False"]
+
+
+def test_cache_goes_to_a_user_directory_when_the_package_is_read_only(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(os, "access", lambda *args, **kwargs: False)
+    _fused._configure_cache()
+    assert os.environ["NUMBA_CACHE_DIR"] == str(tmp_path / "cache" / "phosnet" / "numba")
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "mine"))
+    _fused._configure_cache()  # a cache directory the user chose is kept
+    assert os.environ["NUMBA_CACHE_DIR"] == str(tmp_path / "mine")
