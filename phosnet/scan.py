@@ -17,10 +17,9 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from phosnet._threads import prefetch
 from phosnet.background import DEFAULT_STRINGENCY, STRINGENCY
@@ -31,6 +30,9 @@ from phosnet.errors import InputError, PhosnetError
 from phosnet.io.rows import empty_frame
 from phosnet.io.sequences import Sequences, iter_records, iter_sequences
 from phosnet.windows import check_window_options
+
+if TYPE_CHECKING:  # pandas is imported by the DataFrame API only (a file scan never needs it)
+    import pandas as pd
 
 logger = logging.getLogger(__name__)
 
@@ -254,6 +256,8 @@ def predict(
         One row per candidate residue: ``protein_id, accession, gene, position`` (1-based), ``residue,
         window, score, percentile, predicted, model`` (see :mod:`phosnet.io.rows`).
     """
+    import pandas as pd
+
     frames = list(
         predict_iter(
             sequences, model=model, residues=residues, threshold=threshold, specificity=specificity,

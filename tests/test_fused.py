@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 
 import phosnet
+from phosnet.batches import raw_batches
+from phosnet.bundle import load_model
 from phosnet.engines import _fused
-from phosnet.pretrained import load_model
-from phosnet.scan import NumpyEngine, _raw_batches, iter_sequences
+from phosnet.engines.numpy import NumpyEngine
+from phosnet.io.sequences import iter_sequences
 
 DATA = Path(__file__).parent / "data" / "scan"
 TINY = DATA / "tiny.keras"
@@ -48,20 +50,20 @@ def _assert_same_ranking(scores: np.ndarray, reference: np.ndarray) -> None:
 
 def _check(model, chunk: int = 256) -> NumpyEngine:
     """Compiled engine == Keras (1e-4, in fact ~1e-7) with Keras' ranking, by positions and by windows."""
-    [batch] = list(_raw_batches(iter(_proteins()), "ST", model.flank, 10**7))
+    [batch] = list(raw_batches(iter(_proteins()), "ST", model.flank, 10**7))
     reference = _keras(model, batch.windows)
     assert reference.std() > 1e-3
-    engine = NumpyEngine(model, chunk=chunk, fused="always")
+    engine = NumpyEngine(model, chunk=chunk, compiled="always")
     by_position = engine.score_positions(batch.code, batch.starts, model.window)
-    assert engine.compiled
+    assert engine.used_compiled
     by_window = engine(batch.windows)
-    assert engine.compiled
+    assert engine.used_compiled
     for scores in (by_position, by_window):
         np.testing.assert_allclose(scores, reference, atol=1e-5, rtol=0)
         _assert_same_ranking(scores, reference)
-    plain = NumpyEngine(model, chunk=chunk, fused="never")
+    plain = NumpyEngine(model, chunk=chunk, compiled="never")
     np.testing.assert_allclose(plain.score_positions(batch.code, batch.starts, model.window), reference, atol=1e-5)
-    assert not plain.compiled
+    assert not plain.used_compiled
     return engine
 
 
@@ -136,10 +138,10 @@ def test_linear_path_head_equals_keras(tmp_path: Path) -> None:
 def test_stacks_the_kernel_cannot_take_stay_on_numpy(tmp_path: Path) -> None:
     """A first convolution too wide for a combined lookup table: the numpy stack serves, with Keras' scores."""
     model = load_model(_variant(tmp_path, "wide", 13, conv1_kernel=5))
-    [batch] = list(_raw_batches(iter(_proteins()), "ST", 15, 10**7))
-    engine = NumpyEngine(model, chunk=128, fused="always")
+    [batch] = list(raw_batches(iter(_proteins()), "ST", 15, 10**7))
+    engine = NumpyEngine(model, chunk=128, compiled="always")
     scores = engine.score_positions(batch.code, batch.starts, 31)
-    assert not engine.compiled
+    assert not engine.used_compiled
     np.testing.assert_allclose(scores, _keras(model, batch.windows), atol=1e-5, rtol=0)
 
 
@@ -151,30 +153,30 @@ def test_without_numba_the_numpy_path_serves(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(_fused, "_compile", broken)
     assert not _fused.available() and not _fused.ready()
     model = load_model(TINY)
-    [batch] = list(_raw_batches(iter(_proteins()), "ST", 15, 10**7))
-    engine = NumpyEngine(model, fused="always")
+    [batch] = list(raw_batches(iter(_proteins()), "ST", 15, 10**7))
+    engine = NumpyEngine(model, compiled="always")
     scores = engine.score_positions(batch.code, batch.starts, 31)
-    assert not engine.compiled
+    assert not engine.used_compiled
     np.testing.assert_allclose(scores, _keras(model, batch.windows), atol=1e-5, rtol=0)
 
 
 @needs_numba
 def test_auto_loads_the_kernel_only_after_many_windows(monkeypatch: pytest.MonkeyPatch) -> None:
-    import phosnet.scan as scan
+    import phosnet.engines.numpy as numpy_engine
 
     monkeypatch.setattr(_fused, "_KERNEL", {})
-    monkeypatch.setattr(scan, "FUSE_AFTER_WINDOWS", 300)
+    monkeypatch.setattr(numpy_engine, "COMPILE_AFTER_WINDOWS", 300)
     model = load_model(TINY)
-    [batch] = list(_raw_batches(iter(_proteins()), "ST", 15, 10**7))
+    [batch] = list(raw_batches(iter(_proteins()), "ST", 15, 10**7))
     assert len(batch.starts) > 300
-    engine = NumpyEngine(model, fused="auto")
+    engine = NumpyEngine(model, compiled="auto")
     first = engine(batch.windows[:100])
-    assert not engine.compiled and "thread" not in _fused._KERNEL  # few windows: numba not even loaded
+    assert not engine.used_compiled and "thread" not in _fused._KERNEL  # few windows: numba not even loaded
     second = engine.score_positions(batch.code, batch.starts, 31)
-    assert not engine.compiled  # this call started loading it in the background; numpy served meanwhile
+    assert not engine.used_compiled  # this call started loading it in the background; numpy served meanwhile
     _fused._KERNEL["thread"].join()
     third = engine.score_positions(batch.code, batch.starts, 31)
-    assert engine.compiled
+    assert engine.used_compiled
     np.testing.assert_allclose(second, third, atol=1e-6, rtol=0)
     np.testing.assert_allclose(first, engine(batch.windows[:100]), atol=1e-6, rtol=0)
 

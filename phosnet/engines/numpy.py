@@ -39,7 +39,14 @@ ENGINE_CHUNK = 2048
 """Windows the numpy engine pushes through the network at once (keeps intermediates in cache)."""
 
 SHARED_POSITIONS = 1024
-"""At most this many sequence positions per chunk when convolutions are shared between windows."""
+"""At most this many sequence positions per chunk when convolutions are shared between windows (numpy stack)."""
+
+COMPILED_CHUNK = 1024
+"""Windows per chunk when the compiled kernel runs the shared stacks (it blocks positions itself)."""
+
+COMPILE_AFTER_WINDOWS = 8192
+"""An engine that has scored this many windows loads the compiled kernel (:mod:`phosnet.engines._fused`) in
+the background and uses it once loaded (numpy meanwhile): small scans never pay numba's import."""
 
 
 @dataclass
@@ -422,6 +429,7 @@ class _Shared:
     starts: np.ndarray  # (n,) int64, increasing
     width: int
     onehot: bool
+    compiled: bool = False  # run shared stacks with the compiled kernel (phosnet.engines._fused)
 
     def columns(self, lo: int, hi: int) -> np.ndarray:
         """Columns ``lo:hi`` of every window, ``(n, hi - lo)`` int8 (cached: ensemble members ask alike)."""
@@ -562,7 +570,36 @@ class _SharedConvStack:
             value = fn(value)
         return value
 
+    def compiled_form(self, width: int, onehot: bool) -> Any:
+        """This stack as :class:`phosnet.engines._fused.FusedStack` for windows of ``width``, or ``None`` when the
+        kernel is not loaded or cannot take it (the first convolution has no combined lookup table, or an edge
+        cell depends on too many residues): then the numpy stack serves."""
+        key = (width, onehot)
+        cache = self.__dict__.setdefault("_compiled", {})
+        if key not in cache:
+            from phosnet.engines import _fused
+
+            if not _fused.ready():
+                return None
+            cache[key] = None
+            probe = self._first(_OneHot(np.zeros((1, self.conv1.k), np.int8)) if onehot
+                                else np.zeros((1, self.conv1.k), np.int32))
+            base = N_CHANNELS + 1  # the alphabet and the zero padding
+            if isinstance(probe, _Table) and probe.table.shape[0] == base**self.conv1.k:
+                test = np.array([-1.0, 2.0], np.float32)
+                relu = bool((self.conv2.act(test.copy()) == np.array([0.0, 2.0], np.float32)).all())
+                try:
+                    cache[key] = _fused.FusedStack(probe.table, base, self.conv1.k, self.conv1.same, self.pool.pool,
+                                                   self.conv2.kernel, self.bias2, self.conv2.same, width, relu)
+                except ValueError:
+                    pass
+        return cache[key]
+
     def __call__(self, x: _Shared) -> np.ndarray:
+        compiled = self.compiled_form(x.width, x.onehot) if x.compiled else None
+        if compiled is not None:
+            out = compiled(x.code, x.starts)
+            return out if compiled.relu else self.conv2.act(out)
         width, n = x.width, len(x.starts)
         starts = x.starts
         P = self.pool.pool
@@ -784,7 +821,16 @@ class NumpyEngine:
 
     name = "numpy"
 
-    def __init__(self, model: PhosnetModel, chunk: int = ENGINE_CHUNK, workers: int | None = None) -> None:
+    def __init__(self, model: PhosnetModel, chunk: int = ENGINE_CHUNK, workers: int | None = None,
+                 compiled: str = "auto") -> None:
+        if compiled not in {"auto", "always", "never"}:
+            raise ValueError(f"compiled must be 'auto', 'always' or 'never', not {compiled!r}")
+        self.compiled = compiled
+        """``"auto"``: the compiled kernel once :data:`COMPILE_AFTER_WINDOWS` windows are scored and it has loaded;
+        ``"always"``: load it at first use; ``"never"``: numpy only."""
+        self.used_compiled = False
+        """Whether the compiled kernel ran every shared stack in the latest call."""
+        self._windows_seen = 0
         self.chunk = chunk
         self.workers = workers if workers is not None else _cpu_count()
         self._pool: ThreadPoolExecutor | None = None
@@ -831,30 +877,58 @@ class NumpyEngine:
             raise UnsupportedModel(f"{result.shape[1]} outputs per window (expected one score)")
         return result[:, 0].copy()
 
-    @property
-    def shares(self) -> bool:
-        """Whether some part of the model runs its convolutions once per position (see :class:`_SharedConvStack`)."""
-        graphs = [self.graph]
+    @functools.cached_property
+    def _stacks(self) -> list[_SharedConvStack]:
+        """The model's shared convolution stacks (one per ensemble member)."""
+        stacks, graphs = [], [self.graph]
         while graphs:
             graph = graphs.pop()
             if graph.shared is not None:
-                return True
+                stacks.append(graph.shared)
             graphs.extend(fn.__self__ for _, fn, _ in graph.steps if _takes_shared(fn))
-        return False
+        return stacks
+
+    @property
+    def shares(self) -> bool:
+        """Whether some part of the model runs its convolutions once per position (see :class:`_SharedConvStack`)."""
+        return bool(self._stacks)
+
+    def _compiled_now(self, n: int, width: int) -> bool:
+        """Whether the compiled kernel runs this call's shared stacks (see :attr:`compiled`); counts windows."""
+        if self.compiled == "never" or not self._stacks:
+            return False
+        from phosnet.engines import _fused
+
+        self._windows_seen += n
+        if self.compiled == "always":
+            _fused.kernel()
+        elif not _fused.ready() and self._windows_seen >= COMPILE_AFTER_WINDOWS:
+            _fused.load_in_background()
+        if not _fused.ready():
+            return False
+        if not getattr(self, "_saw_kernel", False):
+            self._saw_kernel = True
+            _blas_controller.cache_clear()  # a controller that also limits the BLAS the kernel calls
+        return any(stack.compiled_form(width, self.onehot) is not None for stack in self._stacks)
 
     def score_positions(self, code: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
         """Scores of the windows ``code[s : s + width]`` for ``s`` in ``starts`` (increasing)."""
+        return self._score_shared(code, starts, width, self._compiled_now(len(starts), width))
+
+    def _score_shared(self, code: np.ndarray, starts: np.ndarray, width: int, compiled: bool) -> np.ndarray:
         n = len(starts)
+        self.used_compiled = compiled and all(s.compiled_form(width, self.onehot) is not None for s in self._stacks)
+        positions, chunk = (1 << 62, COMPILED_CHUNK) if compiled else (SHARED_POSITIONS, self.chunk)
         bounds = [0]
         while bounds[-1] < n:
             w0 = bounds[-1]
-            limit = int(np.searchsorted(starts, starts[w0] + SHARED_POSITIONS - width, side="right"))
-            bounds.append(min(n, w0 + self.chunk, max(limit, w0 + 1)))
+            limit = int(np.searchsorted(starts, starts[w0] + positions - width, side="right"))
+            bounds.append(min(n, w0 + chunk, max(limit, w0 + 1)))
 
         def run(i: int) -> np.ndarray:
             w0, w1 = bounds[i], bounds[i + 1]
             lo, hi = int(starts[w0]), int(starts[w1 - 1]) + width
-            return self._run(_Shared(code[lo:hi], starts[w0:w1] - lo, width, self.onehot))
+            return self._run(_Shared(code[lo:hi], starts[w0:w1] - lo, width, self.onehot, compiled))
 
         parts = range(len(bounds) - 1)
         with _single_threaded_blas():  # small products: BLAS threads would only spin (3-4x the CPU time)
@@ -865,6 +939,12 @@ class NumpyEngine:
         return np.concatenate(scores) if scores else np.zeros(0, np.float32)
 
     def __call__(self, windows: np.ndarray) -> np.ndarray:
+        if len(windows) and windows.ndim == 2 and self._compiled_now(len(windows), windows.shape[1]):
+            # each window its own sequence: the compiled kernel runs the shared stacks
+            width = windows.shape[1]
+            code = np.ascontiguousarray(windows, dtype=np.int8).reshape(-1)
+            return self._score_shared(code, np.arange(len(windows), dtype=np.int64) * width, width, True)
+        self.used_compiled = False
         starts = range(0, len(windows), self.chunk)
         if self.workers > 1 and len(starts) > 1:
             with _single_threaded_blas():

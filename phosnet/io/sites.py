@@ -9,10 +9,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from phosnet.errors import InputError, located
+
+if TYPE_CHECKING:  # pandas is imported when a table is read (a scan never needs it)
+    import pandas as pd
 
 REQUIRED_COLUMNS = ("protein_id", "position")
 OPTIONAL_COLUMNS = ("residue", "label", "kinases")
@@ -33,6 +35,8 @@ def _row(index: int) -> str:
 
 
 def _parse_labels(values: pd.Series, name: str) -> pd.Series:
+    import pandas as pd
+
     labels = []
     for index, value in values.items():
         text = str(value).strip().lower()
@@ -66,6 +70,8 @@ def read_sites(
     DataFrame with ``protein_id`` (str), ``position`` (int64, 1-based), ``residue`` (when known), ``label``
     (int8; 1 when the column is absent: every listed site is then a positive) and any other columns as read.
     """
+    import pandas as pd
+
     path = Path(path)
     name = str(path)
     if not path.exists():
