@@ -149,20 +149,26 @@ def gemm_rate(size: int = 4096, repeats: int = 5) -> float:
     return 2 * size**3 / best / 1e9
 
 
-def read_and_write(proteome: Path, scores_tsv: Path, folder: Path) -> dict[str, Any]:
-    """Seconds to read + window the proteome (the scan's reader) and to format + write its TSV (the scan's writer).
+def read_and_write(proteome: Path, model: Path, scores_tsv: Path, folder: Path) -> dict[str, Any]:
+    """Seconds to read + window the proteome (the scan's reader) and to format + write its TSV (the scan's writer,
+    percentiles included), one after the other in this process.
 
     The writer gets the scores of ``scores_tsv`` (the scan's own output), so it formats the same numbers. Also
-    returns what the FLOP count needs: per batch the code length, window starts and candidate count.
+    returns what the FLOP count needs: per batch the code length and window starts, and the number of windows.
     """
     import pandas as pd
 
+    from phosnet.batches import DEFAULT_BATCH_SIZE, raw_batches
     from phosnet.encoding import ALPHABET
+    from phosnet.io.rows import SiteRows
+    from phosnet.io.sequences import iter_records
     from phosnet.io.writers import SiteWriter
-    from phosnet.scan import _raw_batches, iter_sequences
+    from phosnet.scan import resolve_settings
 
+    settings = resolve_settings(str(model))
+    flank, name, background = settings.model.flank, settings.model.name, settings.model.background
     start = time.perf_counter()
-    batches = list(_raw_batches(iter_sequences(proteome), "ST", 15, 16384))
+    batches = list(raw_batches(iter_records(proteome), settings.residues, flank, DEFAULT_BATCH_SIZE))
     read_s = time.perf_counter() - start
     scores = pd.read_csv(scores_tsv, sep="\t", usecols=["score"])["score"].to_numpy(np.float32)
     out = folder / "write_only.tsv"
@@ -173,8 +179,9 @@ def read_and_write(proteome: Path, scores_tsv: Path, folder: Path) -> dict[str, 
         for b in batches:
             s = scores[done : done + len(b.positions)]
             done += len(b.positions)
-            writer.write_codes(b.protein_ids, b.protein_index, b.positions, b.windows, s, s >= 0.5, "akt-default",
-                               ALPHABET)
+            percentiles = background.percentile(s) if background is not None else None
+            writer.write(SiteRows(b.protein_ids, b.protein_index, b.positions, b.windows, s, s >= settings.threshold,
+                                  name, percentiles, b.descriptions, ALPHABET))
     write_s = time.perf_counter() - start
     out.unlink()
     spans = [(len(b.code), b.starts) for b in batches if b.code is not None and len(b.starts)]
@@ -284,7 +291,7 @@ def main() -> None:
             loads.append(load())
             print(f"scan x1: {scans[-1]}; load average {loads[-1]:.2f}", flush=True)
         single = sorted(scans, key=lambda r: r["wall_s"])[len(scans) // 2]
-        io_times = read_and_write(args.proteome, folder / "out.tsv", folder)
+        io_times = read_and_write(args.proteome, model, folder / "out.tsv", folder)
         print(f"read + window {io_times['read_s']:.2f} s, format + write {io_times['write_s']:.2f} s", flush=True)
         double = None
         if not args.skip_doubled:
