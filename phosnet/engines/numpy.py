@@ -45,8 +45,8 @@ COMPILED_CHUNK = 1024
 """Windows per chunk when the compiled kernel runs the shared stacks (it blocks positions itself)."""
 
 COMPILE_AFTER_WINDOWS = 8192
-"""An engine that has scored this many windows loads the compiled kernel (:mod:`phosnet.engines._fused`) in
-the background and uses it once loaded (numpy meanwhile): small scans never pay numba's import."""
+"""Calls with at least this many windows run shared stacks with the compiled kernel (:mod:`phosnet.engines._fused`,
+loaded at the first such call); smaller ones with numpy, so small scans never pay numba's import."""
 
 
 @dataclass
@@ -826,11 +826,10 @@ class NumpyEngine:
         if compiled not in {"auto", "always", "never"}:
             raise ValueError(f"compiled must be 'auto', 'always' or 'never', not {compiled!r}")
         self.compiled = compiled
-        """``"auto"``: the compiled kernel once :data:`COMPILE_AFTER_WINDOWS` windows are scored and it has loaded;
-        ``"always"``: load it at first use; ``"never"``: numpy only."""
+        """``"auto"``: the compiled kernel for calls of at least :data:`COMPILE_AFTER_WINDOWS` windows;
+        ``"always"``: for every call; ``"never"``: numpy only. Numpy also when numba does not import."""
         self.used_compiled = False
         """Whether the compiled kernel ran every shared stack in the latest call."""
-        self._windows_seen = 0
         self.chunk = chunk
         self.workers = workers if workers is not None else _cpu_count()
         self._pool: ThreadPoolExecutor | None = None
@@ -894,17 +893,16 @@ class NumpyEngine:
         return bool(self._stacks)
 
     def _compiled_now(self, n: int, width: int) -> bool:
-        """Whether the compiled kernel runs this call's shared stacks (see :attr:`compiled`); counts windows."""
-        if self.compiled == "never" or not self._stacks:
+        """Whether the compiled kernel runs the shared stacks of a call with ``n`` windows (see :attr:`compiled`).
+
+        A rule on the call alone, so a call's scores never depend on earlier calls or on timing (the two paths
+        agree to float32 rounding, not bit for bit).
+        """
+        if self.compiled == "never" or not self._stacks or (self.compiled == "auto" and n < COMPILE_AFTER_WINDOWS):
             return False
         from phosnet.engines import _fused
 
-        self._windows_seen += n
-        if self.compiled == "always":
-            _fused.kernel()
-        elif not _fused.ready() and self._windows_seen >= COMPILE_AFTER_WINDOWS:
-            _fused.load_in_background()
-        if not _fused.ready():
+        if _fused.kernel() is None:  # loads it (or waits for load_in_background) once per process
             return False
         if not getattr(self, "_saw_kernel", False):
             self._saw_kernel = True
