@@ -242,6 +242,8 @@ def plot_curves(
     import matplotlib.pyplot as plt
     from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
 
+    from phosnet.io.atomic import atomic_save
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"roc": out / f"{prefix}roc.png", "pr": out / f"{prefix}pr.png"}
@@ -264,6 +266,6 @@ def plot_curves(
     for fig, ax, key in ((fig_roc, ax_roc, "roc"), (fig_pr, ax_pr, "pr")):
         ax.legend(loc="lower right" if key == "roc" else "upper right", fontsize=7)
         fig.tight_layout()
-        fig.savefig(paths[key])
+        atomic_save(lambda tmp, fig=fig: fig.savefig(tmp, format="png"), paths[key])
         plt.close(fig)
     return paths

@@ -9,6 +9,10 @@ import json
 
 import click
 
+RUN_FILES = ("model.keras", "last.keras", "state.json", "history.tsv", "config.json", "metadata.json",
+             "metrics.json", "training_curves.png", "predictions.png")
+"""Files ``phosnet image train`` writes in its run folder."""
+
 DATASET = click.Choice(["mnist", "cifar10"])
 MODELS = ["mlp", "cnn", "cnn_bn", "lenet5", "alexnet"]
 DATA_HELP = "Data file or directory (mnist.npz / IDX dir; cifar-10-batches-py / .npz). " \
@@ -56,7 +60,11 @@ def train(ctx: click.Context, dataset: str, data: str | None, model_name: str, o
     options = {"augment": augment} if augment is not None else None
     if augment and model_name not in ("cnn", "cnn_bn", "alexnet"):
         raise click.BadParameter(f"--augment is not available for {model_name}", param_hint="--augment")
-    quiet = getattr(ctx.find_root().obj, "quiet", False)
+    from phosnet.cli import is_quiet
+    from phosnet.io.outputs import check_run_folder
+
+    check_run_folder(out_dir, RUN_FILES, [data])
+    quiet = is_quiet(ctx)
     run = train_image_model(
         dataset, data=data, run_dir=out_dir, model=model_name, epochs=epochs, batch_size=batch_size,
         learning_rate=learning_rate, schedule="" if schedule == "none" else schedule,

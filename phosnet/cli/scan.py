@@ -6,6 +6,7 @@ parses, model file found, options consistent) before the model is loaded, so mis
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 
@@ -75,7 +76,6 @@ class _Progress:
               help="Also write a JSON summary (version, model, threshold, counts).")
 @click.option("--engine", type=click.Choice(ENGINES), default="auto",
               help="Prediction engine (all give the same scores; auto = numpy when the model allows).")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
 def scan(
     ctx: click.Context,
@@ -91,7 +91,6 @@ def scan(
     batch_size: int,
     summary: str | None,
     engine: str,
-    quiet: bool,
 ) -> None:
     """Score every S/T (or --residues) of the proteins in INPUT (FASTA, .gz, or '-' for stdin).
 
@@ -103,12 +102,19 @@ def scan(
     Example:
       phosnet scan proteome.fasta.gz -o sites.tsv --stringency high
     """
+    from phosnet.cli import is_quiet
+    from phosnet.errors import InputError
+    from phosnet.io.outputs import check_outputs
     from phosnet.io.sequences import checked_fasta_inputs
     from phosnet.io.writers import format_for
     from phosnet.scan import check_threshold_options, resolve_settings, scan_to_file
 
-    quiet = quiet or bool(getattr(ctx.obj, "quiet", False))
+    quiet = is_quiet(ctx)
     check_threshold_options(threshold, specificity, stringency)
+    if model is not None and not model.strip():
+        raise InputError("--model is empty; give a bundled model name, a .keras file or a run folder")
+    model_files = [model, f"{os.path.splitext(model)[0]}.json"] if model and os.path.exists(model) else []
+    check_outputs({"--output": output, "--summary": summary}, [*inputs, *model_files])
     output_format = format_for(output, fmt)
     records = checked_fasta_inputs(inputs)
     settings = resolve_settings(model, residues=residues, threshold=threshold, specificity=specificity,

@@ -14,6 +14,15 @@ from phosnet.windows import DEFAULT_FLANK, DEFAULT_RESIDUES
 
 _EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
 
+RUN_FILES = (
+    "model.keras", "model.json", "metadata.json", "config.json", "metrics.json", "history.tsv", "predictions.tsv",
+    "last.keras", "state.json", "validation_roc.png", "validation_pr.png", "test_roc.png", "test_pr.png",
+)
+"""Files ``phosnet train`` writes in its run folder (and, for the training core's ones, in its subfolders)."""
+
+EVALUATE_FILES = ("metrics.json", "predictions.tsv", "roc.png", "pr.png")
+"""Files ``phosnet evaluate -o DIR`` writes."""
+
 
 def _summary(metrics: dict[str, Any]) -> str:
     sens = metrics["sensitivity"]
@@ -63,9 +72,18 @@ def train(ctx: click.Context, sites: Path, proteins: Path, out_dir: Path, config
     other S/T of those proteins is a negative). Thresholds at 90/95/99% specificity are set on the validation
     split; test metrics are reported when there is a test split.
     """
+    from phosnet.cli import is_quiet
+    from phosnet.io.outputs import check_run_folder
+    from phosnet.windows import check_window_options
+
+    try:
+        residues = check_window_options(residues, flank)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--residues") from None
+    check_run_folder(out_dir, RUN_FILES, [sites, proteins, config, pretrain])
     from phosnet.akt import train as train_api
 
-    quiet = bool(getattr(ctx.obj, "quiet", False))
+    quiet = is_quiet(ctx)
     command = " ".join(shlex.quote(a) for a in ["phosnet", *sys.argv[1:]])
     result = train_api(
         sites, proteins, out_dir=out_dir, config=config, epochs=epochs, batch_size=batch_size, seed=seed,
@@ -101,6 +119,15 @@ def evaluate(model: str, sites: Path, proteins: Path, out_dir: Path | None, spli
 
     MODEL is a bundled model name (e.g. akt-default), a .keras file or a run folder.
     """
+    from phosnet.io.outputs import check_outputs
+
+    if not model.strip():
+        raise click.BadParameter("is empty; give a bundled model name, a .keras file or a run folder",
+                                 param_hint="MODEL")
+    if out_dir is not None:
+        model_inputs = [model] if Path(model).exists() else []
+        check_outputs({f"--out-dir {out_dir}/{name}": out_dir / name for name in EVALUATE_FILES},
+                      [sites, proteins, *model_inputs])
     from phosnet.akt import evaluate as evaluate_api
 
     result = evaluate_api(model, sites, proteins, split=split, split_column=split_column, out_dir=out_dir)

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from phosnet.io.atomic import atomic_save
+
 __all__ = ["plot_prediction_grid", "plot_training_curves"]
 
 
@@ -50,7 +52,7 @@ def plot_training_curves(history: pd.DataFrame, path: str | os.PathLike, *, titl
         fig.suptitle(title)
     fig.tight_layout()
     path = Path(path)
-    fig.savefig(path, dpi=100)
+    atomic_save(lambda tmp: fig.savefig(tmp, dpi=100, format=path.suffix.lstrip(".") or "png"), path)
     plt.close(fig)
     return path
 
@@ -109,6 +111,6 @@ def plot_prediction_grid(
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     path = Path(path)
-    fig.savefig(path, dpi=100)
+    atomic_save(lambda tmp: fig.savefig(tmp, dpi=100, format=path.suffix.lstrip(".") or "png"), path)
     plt.close(fig)
     return path

@@ -1,39 +1,227 @@
-"""Outputs that appear only when complete: write to a temporary file beside the target, then rename."""
+"""Outputs that appear only when complete, and never destroy what sits at the output path.
+
+The rule (:func:`atomic_output`):
+
+* ``None`` or ``"-"``: standard output.
+* A regular file, or a path that does not exist yet: written to a hidden temporary file in the target's
+  directory (``.<name>.<random>.part``), renamed onto the target when the block completes and removed on any
+  exception (Ctrl-C, SIGTERM and SIGHUP included: the CLI turns those into exceptions). The new file gets the
+  mode ``open()`` would give it (``0666`` less the umask); an overwritten file keeps its mode. A symbolic
+  link is followed: the file it points to is replaced atomically, the link stays.
+* Anything else that exists (a character or block device such as ``/dev/null``, a FIFO, a socket, or
+  ``/dev/stdout``): written through, never renamed over; a path that is standard output or error of this
+  process writes to that stream.
+* A directory, a path ending in ``/`` and ``""`` are errors (:class:`~phosnet.errors.InputError`).
+* A name ending in ``.gz`` is gzip-compressed, whatever the format.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import gzip
+import io
 import os
+import secrets
+import stat
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from phosnet.errors import InputError
+
+GZIP_LEVEL = 6
+"""gzip level of ``.gz`` outputs (6: zlib's default; 9 is several times slower for a few % smaller files)."""
+
 
 def is_stdio(path: str | os.PathLike | None) -> bool:
     """True for ``None`` and ``"-"``, the spellings of standard input/output."""
-    return path is None or str(path) == "-"
+    return path is None or os.fspath(path) == "-"
+
+
+def is_gzip_name(path: str | os.PathLike | None) -> bool:
+    """True when ``path`` ends in ``.gz`` (such outputs are compressed)."""
+    return not is_stdio(path) and os.fspath(path).lower().endswith(".gz")  # type: ignore[arg-type]
+
+
+def check_output_name(path: str | os.PathLike, what: str = "output") -> Path:
+    """Reject spellings that cannot name an output file: ``""``, a trailing ``/`` and an existing directory."""
+    text = os.fspath(path)
+    if not isinstance(text, str):
+        text = os.fsdecode(text)
+    if not text.strip():
+        raise InputError(f"{what} path is empty")
+    if text.endswith(("/", os.sep)) or os.path.basename(text) in {".", ".."}:
+        raise InputError(f"{text}: {what} path names a directory; give a file name")
+    if os.path.isdir(text):
+        raise InputError(f"{text}: is a directory; give a file name for the {what}")
+    return Path(text)
+
+
+def _stdio_stream(st: os.stat_result, binary: bool) -> IO | None:
+    """Our own stdout/stderr when ``st`` is the same file as one of them (``/dev/stdout``, ``/proc/self/fd/1``)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            fd = stream.fileno()
+            other = os.fstat(fd)
+        except (AttributeError, OSError, ValueError):
+            continue
+        if (other.st_dev, other.st_ino) == (st.st_dev, st.st_ino):
+            return stream.buffer if binary else stream
+    return None
+
+
+def _wrap(raw: IO[bytes], mode: str, gz: bool, open_kwargs: dict) -> IO:
+    """Layer gzip and text decoding over a binary handle as ``mode`` and ``gz`` ask."""
+    stream: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=GZIP_LEVEL, mtime=0) if gz else raw
+    if "b" in mode:
+        return stream
+    return io.TextIOWrapper(stream, encoding=open_kwargs.get("encoding") or "utf-8",  # type: ignore[arg-type]
+                            errors=open_kwargs.get("errors"), newline=open_kwargs.get("newline"))
+
+
+@contextlib.contextmanager
+def _write_through(
+    path: Path, st: os.stat_result | None, mode: str, gz: bool, open_kwargs: dict
+) -> Iterator[IO]:
+    """Write into a device, FIFO or socket as it is (no temporary file, no rename)."""
+    binary = "b" in mode
+    stream = _stdio_stream(st, binary=False) if st is not None else None
+    if stream is not None:
+        stream.flush()
+        if not gz:
+            yield stream.buffer if binary else stream
+            stream.flush()
+            return
+        raw: IO[bytes] = stream.buffer
+    elif not gz:
+        with open(path, mode, **open_kwargs) as handle:
+            yield handle
+        return
+    else:
+        raw = open(path, "wb")  # noqa: SIM115 - closed below
+    try:
+        with _wrap(raw, mode, True, open_kwargs) as handle:  # closing the gzip layer leaves ``raw`` open
+            yield handle
+        raw.flush()
+    finally:
+        if stream is None:
+            raw.close()
+
+
+def _temp_path(target: Path) -> Path:
+    return target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+
+
+def create_temp(target: Path, suffix: str = "") -> tuple[int, Path]:
+    """Create an empty hidden temporary file beside ``target`` with the mode ``open()`` would give it.
+
+    The umask applies to a new file; an existing ``target`` lends its mode. Returns ``(fd, path)``.
+    """
+    try:
+        existing: int | None = stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        existing = None
+    for _ in range(100):
+        tmp = _temp_path(target)
+        if suffix:
+            tmp = tmp.with_name(tmp.name + suffix)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
+        except FileExistsError:
+            continue
+        if existing is not None:
+            with contextlib.suppress(OSError):
+                os.fchmod(fd, existing)
+        return fd, tmp
+    raise FileExistsError(f"{target}: cannot create a temporary file beside it")
+
+
+def resolve_output(path: str | os.PathLike) -> tuple[Path, os.stat_result | None]:
+    """The file an output path writes to and its ``stat`` (``None``: not there yet).
+
+    Symbolic links are followed: to the real path for a regular file (or a dangling link's target), while a
+    link to anything else (``/dev/stdout`` -> ``/proc/self/fd/1``) is kept as it is, to be written through.
+    """
+    target = check_output_name(path)
+    try:
+        st: os.stat_result | None = os.stat(target)
+    except (FileNotFoundError, NotADirectoryError):
+        st = None
+    if os.path.islink(target) and (st is None or stat.S_ISREG(st.st_mode)):
+        target = Path(os.path.realpath(target))
+    return target, st
+
+
+def writes_through(st: os.stat_result | None) -> bool:
+    """Whether an existing output is written in place: anything but a regular file, and our own stdout/stderr
+    (``-o /dev/stdout`` when stdout is redirected to a file)."""
+    return st is not None and (not stat.S_ISREG(st.st_mode) or _stdio_stream(st, binary=False) is not None)
 
 
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike | None, mode: str = "w", **open_kwargs) -> Iterator[IO]:
-    """Open ``path`` for writing so that it exists only if the block completes.
+    """Open ``path`` for writing so that a regular file there exists only if the block completes.
 
-    Writes go to a hidden temporary file in the same directory, renamed onto ``path`` on success and removed
-    on any exception (Ctrl-C included). ``None`` or ``"-"`` yields standard output instead.
+    See the module docstring for the rule (temporary file + rename for regular files, write-through for
+    devices, FIFOs and ``/dev/stdout``, ``.gz`` compressed, errors for directories and empty names).
     """
     if is_stdio(path):
         yield sys.stdout.buffer if "b" in mode else sys.stdout
         return
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    try:
-        with os.fdopen(fd, mode, **open_kwargs) as handle:
+    gz = is_gzip_name(path)
+    target, st = resolve_output(path)  # type: ignore[arg-type]
+    if writes_through(st):
+        with _write_through(target, st, mode, gz, open_kwargs) as handle:
             yield handle
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = create_temp(target)
+    try:
+        if gz:
+            with os.fdopen(fd, "wb") as raw, _wrap(raw, mode, True, open_kwargs) as handle:
+                yield handle
+        else:
+            with os.fdopen(fd, mode, **open_kwargs) as handle:
+                yield handle
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def atomic_save(save: object, path: str | os.PathLike, suffix: str = "") -> None:
+    """Call ``save(temp_path)`` for a temporary file beside ``path``, then rename it onto ``path``.
+
+    For writers that want a file name rather than a handle (``keras.Model.save`` wants one ending in
+    ``.keras``: pass ``suffix=".keras"``). The temporary file is removed if ``save`` fails or is interrupted.
+    """
+    target, st = resolve_output(path)
+    if writes_through(st):
+        raise InputError(f"{path}: not a regular file; cannot save a model there")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = create_temp(target, suffix)
+    os.close(fd)
+    try:
+        save(tmp)  # type: ignore[operator]
+        if st is not None:
+            with contextlib.suppress(OSError):
+                os.chmod(tmp, stat.S_IMODE(st.st_mode))
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def remove_stale_temps(folder: str | os.PathLike) -> list[Path]:
+    """Delete ``.<name>.<hex>.part*`` files that a killed process (SIGKILL) left in ``folder``; return them."""
+    removed = []
+    for candidate in Path(folder).glob(".*.part*"):
+        parts = candidate.name.split(".")
+        if candidate.is_file() and len(parts) >= 4 and "part" in parts:
+            with contextlib.suppress(OSError):
+                candidate.unlink()
+                removed.append(candidate)
+    return removed

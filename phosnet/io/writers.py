@@ -48,10 +48,11 @@ _GFF_UNSAFE_ATTR = re.compile(r"[;=&,\t\n\r%]")
 def format_for(path: str | os.PathLike | None, fmt: str | None = None) -> str:
     """The output format: ``fmt`` if given, else from the suffix of ``path`` (``.tsv``, ``.csv``, ``.gff3``).
 
-    Standard output (``None`` or ``"-"``) and unknown suffixes give ``"tsv"``.
+    Standard output (``None`` or ``"-"``) and unknown suffixes give ``"tsv"``; a final ``.gz`` is looked
+    through (the file is then gzip-compressed by :func:`phosnet.io.atomic.atomic_output`).
 
-    >>> format_for("out.gff3"), format_for("-"), format_for("x.csv", "tsv")
-    ('gff3', 'tsv', 'tsv')
+    >>> format_for("out.gff3"), format_for("-"), format_for("x.csv", "tsv"), format_for("x.csv.gz")
+    ('gff3', 'tsv', 'tsv', 'csv')
     """
     if fmt is not None:
         fmt = fmt.lower()
@@ -60,7 +61,10 @@ def format_for(path: str | os.PathLike | None, fmt: str | None = None) -> str:
         return fmt
     if path is None or str(path) == "-":
         return "tsv"
-    return SUFFIXES.get(Path(path).suffix.lower(), "tsv")
+    name = Path(path)
+    if name.suffix.lower() == ".gz":
+        name = name.with_suffix("")
+    return SUFFIXES.get(name.suffix.lower(), "tsv")
 
 
 def _csv_field(text: str) -> str:

@@ -1,0 +1,404 @@
+"""Nothing lost (issue #11): outputs never onto inputs, special files written through, modes kept, ``.gz``
+compressed, temp files removed on SIGTERM/SIGHUP/SIGINT, checkpoints that survive SIGKILL."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import phosnet
+from phosnet.cli import main
+from phosnet.errors import InputError, PhosnetError
+from phosnet.io.atomic import atomic_output, atomic_save
+from phosnet.io.outputs import check_outputs, check_run_folder
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = str(ROOT / "tests" / "data" / "scan" / "tiny.keras")
+EXAMPLE = Path(phosnet.__file__).parent / "examples" / "akt_substrates.fasta"
+TRAIN = ROOT / "tests" / "data" / "train"
+ENV = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+def run_main(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """The real entry point in-process: exit code and stderr."""
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    return int(info.value.code or 0), capsys.readouterr().err
+
+
+def phosnet_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "phosnet", *args]
+
+
+@pytest.fixture
+def fasta(tmp_path: Path) -> Path:
+    path = tmp_path / "in.fasta"
+    path.write_bytes(EXAMPLE.read_bytes())
+    return path
+
+
+# -- 1. never onto an input, never two outputs in one file --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        ["-o", "{in}"],
+        ["-o", "{dotin}"],
+        ["-o", "{absin}"],
+        ["--summary", "{in}"],
+        ["-o", "{hard}"],
+        ["-o", "{link}"],
+        ["-o", "{model}"],
+        ["-o", "{modeljson}"],
+    ],
+)
+def test_output_onto_an_input_is_refused_before_any_work(tmp_path, fasta, capsys, monkeypatch, spelling):
+    monkeypatch.chdir(tmp_path)
+    os.link(fasta, tmp_path / "hard.fa")
+    os.symlink(fasta, tmp_path / "link.fa")
+    model = tmp_path / "m.keras"
+    model.write_bytes(Path(TINY).read_bytes())
+    (tmp_path / "m.json").write_bytes(Path(TINY).with_suffix(".json").read_bytes())
+    names = {"{in}": "in.fasta", "{dotin}": "./in.fasta", "{absin}": str(fasta), "{hard}": "hard.fa",
+             "{link}": "link.fa", "{model}": str(model), "{modeljson}": str(tmp_path / "m.json")}
+    args = [names.get(a, a) for a in spelling]
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    code, err = run_main(["scan", "in.fasta", "-m", str(model), *args, "-q"], capsys)
+    assert code == 1 and "refusing to overwrite an input" in err and len(err.strip().splitlines()) == 1
+    after = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    assert after == before  # nothing replaced, nothing new (no .part left either)
+
+
+def test_two_outputs_in_one_file_are_refused(tmp_path, fasta, capsys):
+    out = tmp_path / "out.tsv"
+    code, err = run_main(["scan", str(fasta), "-m", TINY, "-o", str(out), "--summary", str(out)], capsys)
+    assert code == 1 and "also the --output" in err
+    assert not out.exists()
+
+
+def test_devices_may_take_two_outputs(tmp_path, fasta, capsys):
+    code, _ = run_main(["scan", str(fasta), "-m", TINY, "-o", os.devnull, "--summary", os.devnull, "-q"], capsys)
+    assert code == 0
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+
+
+def test_check_outputs_api(tmp_path):
+    src = tmp_path / "a.txt"
+    src.write_text("x")
+    with pytest.raises(InputError, match="input"):
+        check_outputs({"-o": tmp_path / "." / "a.txt"}, [src])
+    check_outputs({"-o": tmp_path / "b.txt", "--summary": "-"}, [src])  # fine
+    with pytest.raises(InputError, match="not a folder"):
+        check_outputs({"-o": tmp_path / "a.txt" / "b.txt"}, [])
+
+
+# -- 2. special files: devices, FIFOs, symlinks, /dev/stdout ------------------------------------------------
+
+
+def test_fifo_output_is_written_through(tmp_path, fasta, capsys):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    code, _ = run_main(["scan", str(fasta), "-m", TINY, "-o", str(fifo), "-q"], capsys)
+    reader.join(timeout=60)
+    assert code == 0 and stat.S_ISFIFO(os.stat(fifo).st_mode)  # still a FIFO, not replaced by a file
+    assert received and received[0].startswith(b"protein_id\tposition")
+    assert not list(tmp_path.glob(".*part*"))
+
+
+def test_symlink_to_a_regular_file_keeps_the_link(tmp_path, fasta, capsys):
+    target = tmp_path / "real.tsv"
+    target.write_text("old\n")
+    link = tmp_path / "link.tsv"
+    link.symlink_to(target)
+    code, _ = run_main(["scan", str(fasta), "-m", TINY, "-o", str(link), "-q"], capsys)
+    assert code == 0 and link.is_symlink() and os.readlink(link) == str(target)
+    assert target.read_text().startswith("protein_id\t")
+
+
+def test_symlink_to_a_fifo_is_written_through(tmp_path, fasta, capsys):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    link = tmp_path / "device"
+    link.symlink_to(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    code, _ = run_main(["scan", str(fasta), "-m", TINY, "-o", str(link), "-q"], capsys)
+    reader.join(timeout=60)
+    assert code == 0 and link.is_symlink() and stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert received[0].startswith(b"protein_id")
+
+
+def test_dev_stdout_writes_to_stdout_even_appending_to_a_file(tmp_path, fasta):
+    out = tmp_path / "captured.tsv"
+    out.write_text("kept line\n")
+    with open(out, "a") as sink:
+        proc = subprocess.run(phosnet_cmd("scan", str(fasta), "-m", TINY, "-o", "/dev/stdout", "-q"),
+                              stdout=sink, stderr=subprocess.PIPE, text=True, env=ENV, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    lines = out.read_text().splitlines()
+    assert lines[0] == "kept line" and lines[1].startswith("protein_id\t")  # appended, not truncated/replaced
+    assert stat.S_ISREG(os.stat(out).st_mode)
+
+
+def test_dev_stdout_into_a_pipe(tmp_path, fasta):
+    proc = subprocess.run(phosnet_cmd("scan", str(fasta), "-m", TINY, "-o", "/dev/stdout", "-q"),
+                          capture_output=True, text=True, env=ENV, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("protein_id\t") and proc.stderr == ""
+
+
+@pytest.mark.parametrize("name", ["", "newdir/", "{tmp}"])
+def test_directory_or_empty_output_is_an_error(tmp_path, fasta, capsys, name):
+    name = name.replace("{tmp}", str(tmp_path))
+    code, err = run_main(["scan", str(fasta), "-m", TINY, "-o", name], capsys)
+    assert code == 1 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "newdir").exists()
+
+
+# -- modes and compression ----------------------------------------------------------------------------------
+
+
+def test_new_output_gets_the_umask_mode_and_an_overwritten_file_keeps_its_mode(tmp_path, fasta, capsys):
+    old = os.umask(0o002)
+    try:
+        assert run_main(["scan", str(fasta), "-m", TINY, "-o", str(tmp_path / "new.tsv"), "-q"], capsys)[0] == 0
+        kept = tmp_path / "kept.tsv"
+        kept.write_text("x")
+        os.chmod(kept, 0o640)
+        assert run_main(["scan", str(fasta), "-m", TINY, "-o", str(kept), "--summary",
+                         str(tmp_path / "s.json"), "-q"], capsys)[0] == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(tmp_path / "new.tsv").st_mode) == 0o664
+    assert stat.S_IMODE(os.stat(tmp_path / "s.json").st_mode) == 0o664
+    assert stat.S_IMODE(os.stat(kept).st_mode) == 0o640 and kept.read_text().startswith("protein_id")
+
+
+@pytest.mark.parametrize("suffix, sep", [(".tsv", "\t"), (".csv", ","), (".gff3", None)])
+def test_gz_outputs_are_compressed_for_every_format(tmp_path, fasta, capsys, suffix, sep):
+    plain, packed = tmp_path / f"a{suffix}", tmp_path / f"b{suffix}.gz"
+    summary = tmp_path / "s.json.gz"
+    assert run_main(["scan", str(fasta), "-m", TINY, "-o", str(plain), "-q"], capsys)[0] == 0
+    assert run_main(["scan", str(fasta), "-m", TINY, "-o", str(packed), "--summary", str(summary), "-q"],
+                    capsys)[0] == 0
+    assert packed.read_bytes()[:2] == b"\x1f\x8b"
+    assert gzip.decompress(packed.read_bytes()) == plain.read_bytes()
+    assert json.loads(gzip.decompress(summary.read_bytes()))["format"] == suffix.lstrip(".")
+
+
+def test_atomic_output_on_error_leaves_the_old_file(tmp_path):
+    target = tmp_path / "t.txt"
+    target.write_text("old")
+    with pytest.raises(RuntimeError), atomic_output(target) as handle:
+        handle.write("half")
+        raise RuntimeError("boom")
+    assert target.read_text() == "old" and os.listdir(tmp_path) == ["t.txt"]
+
+
+def test_atomic_save_cleans_up_and_names_the_path(tmp_path):
+    target = tmp_path / "m.keras"
+    target.write_text("good")
+
+    def failing(path):
+        Path(path).write_text("trunc")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError):
+        atomic_save(failing, target, suffix=".keras")
+    assert target.read_text() == "good" and os.listdir(tmp_path) == ["m.keras"]
+    from phosnet.training import save_model
+
+    class Model:
+        save = staticmethod(failing)
+
+    with pytest.raises(PhosnetError, match="m.keras: cannot write .No space left"):
+        save_model(Model(), target)
+
+
+# -- 5. every output location checked before the work starts -----------------------------------------------
+
+
+def test_unwritable_summary_fails_before_the_scan(tmp_path, fasta, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file, not a folder")
+    out = tmp_path / "out.tsv"
+    code, err = run_main(["scan", str(fasta), "-m", TINY, "-o", str(out), "--summary", str(blocker / "s.json")],
+                         capsys)
+    assert code == 1 and "--summary" in err and "cannot write" in err
+    assert not out.exists()  # the table was not written first
+
+
+def test_run_folder_checks(tmp_path):
+    sites = tmp_path / "run" / "metrics.json"
+    sites.parent.mkdir()
+    sites.write_text("{}")
+    with pytest.raises(InputError, match="input"):
+        check_run_folder(tmp_path / "run", ["metrics.json"], [sites])
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(InputError, match="is a file"):
+        check_run_folder(tmp_path / "f", ["model.keras"], [])
+    with pytest.raises(InputError, match="cannot write"):
+        check_run_folder(tmp_path / "f" / "run", ["model.keras"], [])
+
+
+def test_train_refuses_a_run_folder_that_overwrites_its_input(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    sites = run / "config.json"  # the run writes config.json
+    sites.write_bytes((TRAIN / "sites.tsv").read_bytes())
+    before = sites.read_bytes()
+    code, err = run_main(["train", str(sites), str(TRAIN / "proteins.fasta"), "-o", str(run), "--epochs", "1"],
+                         capsys)
+    assert code == 1 and "refusing to overwrite an input" in err
+    assert sites.read_bytes() == before
+
+
+# -- 4. signals: temp files removed, exit 128 + signal ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def big_fasta(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("big") / "big.fa"
+    rng = np.random.default_rng(0)
+    letters = np.frombuffer(b"ACDEFGHIKLMNPQRSTVWY", np.uint8)
+    with open(path, "w") as handle:
+        for i in range(40000):
+            handle.write(f">p{i}\n{letters[rng.integers(0, 20, 400)].tobytes().decode()}\n")
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGHUP, 129), (signal.SIGINT, 130)])
+def test_signal_removes_the_part_file(tmp_path, big_fasta, signum, code):
+    out = tmp_path / "out.tsv"
+    proc = subprocess.Popen(phosnet_cmd("scan", str(big_fasta), "-m", TINY, "-o", str(out), "-q"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    for _ in range(1200):
+        if list(tmp_path.glob(".out.tsv.*.part")) or proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the scan finished before the signal could be sent"
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == code, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert os.listdir(tmp_path) == []  # no .part, no half table
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("delay", [0.3, 0.8])
+def test_ctrl_c_during_start_up_is_one_line(big_fasta, tmp_path, delay):
+    proc = subprocess.Popen(phosnet_cmd("scan", str(big_fasta), "-m", TINY, "-o", str(tmp_path / "o.tsv")),
+                            stderr=subprocess.PIPE, text=True, env=ENV)
+    time.sleep(delay)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "Traceback" not in err and err.strip() == "phosnet: interrupted"
+    assert os.listdir(tmp_path) == []
+
+
+# -- 3. checkpoints: a run killed at any instant resumes ----------------------------------------------------
+
+
+@pytest.mark.slow
+def test_sigkill_during_training_then_resume(tmp_path):
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text(json.dumps({"model": {"conv1_filters": 4, "conv2_filters": 4, "dense_units": 4},
+                                  "patience": 1000, "lr_patience": 1000}))
+    run = tmp_path / "run"
+    args = ["train", str(TRAIN / "sites.tsv"), str(TRAIN / "proteins.fasta"), "-o", str(run), "--config",
+            str(recipe), "-q"]
+    proc = subprocess.Popen(phosnet_cmd(*args, "--epochs", "1000"), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=ENV)
+    stage = run / "members" / "member-0" / "finetune"
+    try:
+        for _ in range(3000):
+            if (stage / "state.json").exists() or proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        state = json.loads((stage / "state.json").read_text())
+        # kill at a moment of a checkpoint write when we can see one, else just after the next epoch begins
+        for _ in range(400):
+            if list(stage.glob(".*.part*")):
+                break
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=60)
+    done = json.loads((stage / "state.json").read_text())["epoch"]
+    assert done >= state["epoch"]
+    resumed = subprocess.run(phosnet_cmd(*args, "--epochs", str(done + 3), "--resume"), capture_output=True,
+                             text=True, env=ENV, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    assert (run / "model.keras").is_file() and not list(stage.glob(".*.part*"))
+    history = pd.read_csv(stage / "history.tsv", sep="\t")
+    assert history["epoch"].tolist() == list(range(done + 3))  # no epoch logged twice, none missing
+
+
+def test_resume_after_a_kill_mid_write(tmp_path):
+    """Simulated SIGKILL inside a checkpoint write: a torn temp file and a torn history line are left."""
+    from phosnet import training
+    from phosnet._tf import keras
+
+    k = keras()
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype("float32")
+
+    def model():
+        training.set_seed(0)
+        m = k.Sequential([k.Input((4,)), k.layers.Dense(4, activation="relu"), k.layers.Dense(1, activation="sigmoid")])
+        m.compile(optimizer="adam", loss="binary_crossentropy", metrics=[k.metrics.AUC(name="auc")])
+        return m
+
+    training.train_model(model(), (x[:90], y[:90]), (x[90:], y[90:]), run_dir=tmp_path, epochs=2, batch_size=30)
+    (tmp_path / ".last.keras.0123abcd.part.keras").write_bytes(b"PK\x03\x04trunc")
+    with open(tmp_path / "history.tsv", "a") as handle:
+        handle.write("2\t0.5")  # the killed epoch's torn row
+    result = training.train_model(model(), (x[:90], y[:90]), (x[90:], y[90:]), run_dir=tmp_path, epochs=4,
+                                  batch_size=30, resume=True)
+    assert result.history["epoch"].tolist() == [0, 1, 2, 3]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+    k.models.load_model(tmp_path / "last.keras")  # a complete checkpoint
+
+
+def test_checkpoints_are_written_through_a_temporary_file(tmp_path, monkeypatch):
+    """model.keras/last.keras never exist half-written: every save goes to a temp name, then os.replace."""
+    from phosnet import training
+    from phosnet._tf import keras
+
+    k = keras()
+    saved: list[str] = []
+    real_save = k.Model.save
+
+    def spy(self, filepath, *args, **kwargs):
+        saved.append(Path(filepath).name)
+        return real_save(self, filepath, *args, **kwargs)
+
+    monkeypatch.setattr(k.Model, "save", spy)
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(60, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype("float32")
+    training.set_seed(0)
+    m = k.Sequential([k.Input((4,)), k.layers.Dense(1, activation="sigmoid")])
+    m.compile(optimizer="adam", loss="binary_crossentropy", metrics=[k.metrics.AUC(name="auc")])
+    training.train_model(m, (x[:40], y[:40]), (x[40:], y[40:]), run_dir=tmp_path, epochs=2, batch_size=20)
+    assert saved and all(name.startswith(".") and name.endswith(".part.keras") for name in saved)
+    assert (tmp_path / "model.keras").is_file() and (tmp_path / "last.keras").is_file()
