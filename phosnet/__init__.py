@@ -6,6 +6,10 @@ model is first needed (``predict``, ``load_model``, ``train``, ``evaluate``).
 
 from __future__ import annotations
 
+from phosnet import _startup  # noqa: F401 - first of all: a quiet Ctrl-C while the command starts
+
+# isort: split
+
 import logging
 from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version

@@ -1,18 +1,24 @@
 """The ``phosnet`` command: a click group, one module per verb; each verb only parses and calls the API.
 
 Errors the user can fix (:class:`~phosnet.errors.PhosnetError`) become one line on stderr and exit code 1;
-``--debug`` shows the traceback instead. Ctrl-C exits 130; a closed pipe (``| head``) stops ``scan``
-quietly with exit code 0.
+``--debug`` shows the traceback instead. Ctrl-C exits 130, SIGTERM 143 and SIGHUP 129 (SLURM and Snakemake
+stop jobs with SIGTERM): each is raised as an exception, so that the temporary files of unfinished outputs are
+removed on the way out. A closed pipe (``| head``) stops ``scan`` quietly with exit code 0. ``-v``, ``-q`` and
+``--debug`` may be given before or after the subcommand.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import sys
+from collections.abc import Iterator
+from typing import Any
 
 import click
 
-from phosnet import __version__
+from phosnet import __version__, _startup
 from phosnet.errors import PhosnetError
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "show_default": True}
@@ -40,6 +46,92 @@ def configure_logging(verbosity: int, quiet: bool) -> None:
     package_logger.propagate = False
 
 
+class Terminated(BaseException):
+    """Raised in the main thread when SIGTERM or SIGHUP arrives (a ``BaseException``, like Ctrl-C's
+    ``KeyboardInterrupt``, so ``except Exception`` clauses do not swallow it and cleanup code runs)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    # Further signals of the kind are ignored while the cleanup runs; the exit follows at once.
+    signal.signal(signum, signal.SIG_IGN)
+    raise Terminated(signum)
+
+
+@contextlib.contextmanager
+def _termination_as_exception() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP into :class:`Terminated` while the command runs (main thread only)."""
+    previous = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is None:
+            continue
+        with contextlib.suppress(ValueError, OSError):  # not the main thread, or no such signal here
+            previous[signum] = signal.signal(signum, _raise_terminated)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            with contextlib.suppress(ValueError, OSError, TypeError):
+                signal.signal(signum, handler)
+
+
+def _root_state(ctx: click.Context) -> CliState:
+    root = ctx.find_root()
+    if not isinstance(root.obj, CliState):
+        root.obj = CliState(0, False, False)
+    return root.obj
+
+
+def _set_verbose(ctx: click.Context, param: click.Parameter, value: int) -> None:
+    if value:
+        state = _root_state(ctx)
+        state.verbosity += value
+        configure_logging(state.verbosity, state.quiet)
+
+
+def _set_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        state = _root_state(ctx)
+        state.quiet = True
+        configure_logging(state.verbosity, state.quiet)
+
+
+def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        _root_state(ctx).debug = True
+        _state["debug"] = True
+
+
+def _common_options() -> list[click.Option]:
+    return [
+        click.Option(["-v", "--verbose"], count=True, expose_value=False, callback=_set_verbose,
+                     help="More log messages on stderr (-vv for debug); also before the subcommand."),
+        click.Option(["-q", "--quiet"], is_flag=True, expose_value=False, callback=_set_quiet,
+                     help="Only errors on stderr; no progress bar; also before the subcommand."),
+        click.Option(["--debug"], is_flag=True, expose_value=False, callback=_set_debug,
+                     help="Show Python tracebacks for errors; also before the subcommand."),
+    ]
+
+
+def add_common_options(command: click.Command) -> None:
+    """Give a subcommand (and those of a nested group) ``-v``, ``-q`` and ``--debug``, meaning the same as
+    before it: ``phosnet scan x.fa -q`` is ``phosnet -q scan x.fa``."""
+    taken = {opt for param in command.params for opt in getattr(param, "opts", [])}
+    command.params.extend(option for option in _common_options() if not taken.intersection(option.opts))
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            add_common_options(sub)
+
+
+def is_quiet(ctx: click.Context) -> bool:
+    """Whether ``-q`` was given before or after the subcommand."""
+    return _root_state(ctx).quiet
+
+
 @click.group(context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "-V", "--version", prog_name="phosnet")
 @click.option("-v", "--verbose", count=True, help="More log messages on stderr (-vv for debug).")
@@ -63,6 +155,7 @@ def _register() -> None:
     from phosnet.cli.variants import variants
 
     for command in (scan, train, evaluate, models, image, explain, variants, sitemap):
+        add_common_options(command)
         cli.add_command(command)
 
 
@@ -71,11 +164,22 @@ _register()
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``phosnet`` console script and ``python -m phosnet``."""
+    if signal.getsignal(signal.SIGINT) is _startup._interrupted:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # from here Ctrl-C cleans up on its way out
     try:
-        cli.main(args=argv, prog_name="phosnet", standalone_mode=False)
+        with _termination_as_exception():
+            cli.main(args=argv, prog_name="phosnet", standalone_mode=False)
+    except Terminated as exc:
+        name = signal.Signals(exc.signum).name
+        click.echo(f"phosnet: stopped by {name}; unfinished outputs removed", err=True)
+        sys.exit(128 + exc.signum)
     except click.exceptions.Abort:
         click.echo("phosnet: interrupted", err=True)
         sys.exit(130)
+    except click.UsageError as exc:  # one line, like every other error, with where to read more
+        command = exc.ctx.command_path if exc.ctx is not None else "phosnet"
+        click.echo(f"phosnet: error: {exc.format_message()} (see '{command} --help')", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
@@ -88,6 +192,12 @@ def main(argv: list[str] | None = None) -> None:
         if _state["debug"]:
             raise
         click.echo(f"phosnet: error: {exc}", err=True)
+        sys.exit(1)
+    except OSError as exc:  # a file the user named cannot be read or written: their problem to fix, one line
+        if _state["debug"]:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        click.echo(f"phosnet: error: {where}{exc.strerror or exc}", err=True)
         sys.exit(1)
     except Exception as exc:
         if _state["debug"]:
