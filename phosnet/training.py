@@ -16,6 +16,11 @@ file                 content
 ``metadata.json``    versions, seed, monitored metric, best epoch, the caller's ``metadata``
 ``metrics.json``     written by the caller after evaluation, with :func:`write_json`
 ===================  ==========================================================================
+
+Every file is written to a temporary file in the run folder and renamed into place
+(:func:`phosnet.io.atomic.atomic_output`, :func:`save_model`), so a run killed at any instant (SIGKILL
+included) leaves complete checkpoints and can be resumed; a resumed run drops the temporary files of the
+killed one and the history rows of an epoch whose checkpoint was not written.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ import numpy as np
 import pandas as pd
 
 from phosnet._tf import keras, tensorflow
+from phosnet.errors import InputError, PhosnetError
+from phosnet.io.atomic import atomic_output, atomic_save, remove_stale_temps
 from phosnet.io.jsonio import read_json, write_json
 
 logger = logging.getLogger(__name__)
@@ -60,6 +67,54 @@ class TrainingResult:
     best_value: float
     monitor: str
     epochs_run: int
+
+
+def _cannot_write(path: str | os.PathLike, exc: OSError) -> PhosnetError:
+    return PhosnetError(f"{path}: cannot write ({exc.strerror or exc})")
+
+
+def save_model(model: Any, path: str | os.PathLike) -> None:
+    """``model.save(path)`` through a temporary ``.keras`` file renamed into place (a kill mid-write leaves the
+    previous file intact); a failed write raises :class:`~phosnet.errors.PhosnetError` naming ``path``."""
+    try:
+        atomic_save(model.save, path, suffix=".keras")
+    except OSError as exc:
+        raise _cannot_write(path, exc) from None
+
+
+def load_checkpoint(path: str | os.PathLike) -> Any:
+    """Load a ``.keras`` checkpoint; an unreadable one is an :class:`~phosnet.errors.InputError` naming it."""
+    try:
+        return keras().models.load_model(path)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{path}: cannot load this checkpoint ({message})") from None
+
+
+def _trim_history(path: Path, last_epoch: int) -> None:
+    """Keep the rows of ``history.tsv`` up to ``last_epoch`` (0-based) and drop a torn last line, so a resumed
+    run does not log an epoch twice when the killed one had logged it but not saved its checkpoint."""
+    if not path.exists():
+        return
+    lines = path.read_text().splitlines(keepends=True)
+    if not lines:
+        return
+    header, kept = lines[0], [lines[0]]
+    width = header.count("\t")
+    for line in lines[1:]:
+        fields = line.rstrip("\n").split("\t")
+        if not line.endswith("\n") or len(fields) != width + 1:
+            break
+        try:
+            epoch = int(float(fields[0]))
+        except ValueError:
+            break
+        if epoch > last_epoch:
+            break
+        kept.append(line)
+    if len(kept) != len(lines):
+        with atomic_output(path) as handle:
+            handle.write("".join(kept))
 
 
 def sha256_file(path: str | os.PathLike) -> str:
@@ -116,7 +171,9 @@ def _callbacks(
                 self.best, self.wait = best, wait
 
     class _RunState(k.callbacks.Callback):
-        """Save ``last.keras`` and ``state.json`` after every epoch, so an interrupted run can resume; report
+        """Save ``last.keras`` and ``state.json`` after every epoch, so an interrupted run can resume, and
+        ``model.keras`` when the monitored metric improved (each atomically; Keras' ``ModelCheckpoint`` writes
+        in place, which a kill mid-write turns into a truncated file); report
         the epoch as one INFO log line and, with ``show_bar`` and stderr on a terminal, on a tqdm bar."""
 
         def __init__(self) -> None:
@@ -135,9 +192,10 @@ def _callbacks(
             value = logs.get(monitor)
             if _improved(value, self.best, mode):
                 self.best, self.wait = float(value), 0
+                save_model(self.model, run_dir / MODEL_FILE)
             else:
                 self.wait += 1
-            self.model.save(run_dir / LAST_FILE)
+            save_model(self.model, run_dir / LAST_FILE)
             write_json(run_dir / STATE_FILE, {"epoch": epoch, "best": self.best, "wait": self.wait})
             shown = f"{monitor} {value:.4f}" if value is not None else f"{monitor} -"
             best_text = f"best {self.best:.4f}" if self.best is not None else "best -"
@@ -155,10 +213,6 @@ def _callbacks(
         ),
         k.callbacks.ReduceLROnPlateau(
             monitor=monitor, mode=mode, factor=lr_factor, patience=lr_patience, min_lr=min_lr, verbose=0
-        ),
-        k.callbacks.ModelCheckpoint(
-            run_dir / MODEL_FILE, monitor=monitor, mode=mode, save_best_only=True,
-            initial_value_threshold=best, verbose=0,
         ),
         k.callbacks.CSVLogger(run_dir / HISTORY_FILE, separator="\t", append=resume_state is not None),
         _RunState(),
@@ -225,15 +279,23 @@ def train_model(
         raise ValueError("mode must be 'max' or 'min'")
     k = keras()
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _cannot_write(run_dir, exc) from None
     resume_state = None
     initial_epoch = 0
     if resume:
         if not (run_dir / LAST_FILE).exists() or not (run_dir / STATE_FILE).exists():
             raise FileNotFoundError(f"{run_dir}: nothing to resume (no {LAST_FILE} and {STATE_FILE})")
-        resume_state = read_json(run_dir / STATE_FILE)
-        model = k.models.load_model(run_dir / LAST_FILE)
-        initial_epoch = int(resume_state["epoch"]) + 1
+        remove_stale_temps(run_dir)
+        try:
+            resume_state = read_json(run_dir / STATE_FILE)
+            initial_epoch = int(resume_state["epoch"]) + 1
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"{run_dir / STATE_FILE}: cannot resume from it ({exc})") from None
+        model = load_checkpoint(run_dir / LAST_FILE)
+        _trim_history(run_dir / HISTORY_FILE, initial_epoch - 1)
         logger.info("resuming %s at epoch %d", run_dir, initial_epoch + 1)
 
     options = {
@@ -263,7 +325,7 @@ def train_model(
     best_path = run_dir / MODEL_FILE
     if best_path.exists():
         # The checkpoint holds the best weights over all sessions of a resumed run.
-        model.set_weights(k.models.load_model(best_path).get_weights())
+        model.set_weights(load_checkpoint(best_path).get_weights())
     history = pd.read_csv(run_dir / HISTORY_FILE, sep="\t") if (run_dir / HISTORY_FILE).exists() else pd.DataFrame()
     if not history.empty and monitor in history:
         scores = history[monitor].to_numpy(dtype=float)

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from phosnet.errors import PhosnetError
 from phosnet.io.atomic import atomic_output
 
 
@@ -23,10 +24,15 @@ def _json_default(value: Any) -> Any:
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:
-    """Write ``obj`` as indented JSON, atomically (numpy scalars/arrays and paths are converted)."""
-    with atomic_output(path) as handle:
-        json.dump(obj, handle, indent=2, sort_keys=False, default=_json_default)
-        handle.write("\n")
+    """Write ``obj`` as indented JSON, atomically (numpy scalars/arrays and paths are converted; a ``.gz`` name
+    is compressed). A failed write (read-only or full disk) is a :class:`~phosnet.errors.PhosnetError` naming
+    ``path``."""
+    text = json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n"
+    try:
+        with atomic_output(path) as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise PhosnetError(f"{path}: cannot write ({exc.strerror or exc})") from None
 
 
 def read_json(path: str | os.PathLike) -> Any:
