@@ -11,7 +11,8 @@ A *site table* (:func:`phosnet.io.sites.read_sites`) lists ``protein_id, positio
 Windows are always cut from the protein sequences (``2 * flank + 1`` residues, ``X`` past either end), so a
 ``window`` column in the table is ignored.
 
-Splits. A ``split`` column (values ``train``, ``validation``, ``test``; others are ignored) is used as is; the
+Splits. A ``split`` column (values ``train``, ``validation``, ``test``, or the synonyms ``training``, ``val``,
+``valid``, ``dev``, ``testing``; any other value is an error naming it and its lines) is used as is; the
 default dataset's split puts whole cd-hit 40%-identity clusters on one side. Without it,
 :func:`split_by_group` assigns whole groups (the ``cluster`` column if present, else each protein on its own)
 to train/validation/test at random with a seed. Splitting by protein alone lets homologs (orthologous
@@ -39,6 +40,35 @@ from phosnet.io.sites import read_sites
 from phosnet.windows import DEFAULT_FLANK, DEFAULT_RESIDUES, all_windows, check_window_options, window_indices
 
 SPLITS = ("train", "validation", "test")
+
+SPLIT_SYNONYMS = {
+    "train": "train", "training": "train",
+    "validation": "validation", "valid": "validation", "val": "validation", "dev": "validation",
+    "test": "test", "testing": "test",
+}
+"""Accepted values of a split column (case and surrounding spaces ignored) and the split each one means."""
+
+
+def normalize_splits(values: pd.Series, name: str, column: str = "split") -> pd.Series:
+    """Map a split column to ``train``/``validation``/``test`` (:data:`SPLIT_SYNONYMS`).
+
+    Any other value (a typo such as ``tset``, an empty cell) is an :class:`~phosnet.errors.InputError` that names
+    the values and the first lines holding them: rows are never dropped silently.
+    """
+    cleaned = values.astype(str).str.strip().str.lower()
+    mapped = cleaned.map(SPLIT_SYNONYMS)
+    unknown = mapped.isna()
+    if unknown.any():
+        shown = []
+        for value in dict.fromkeys(values[unknown].astype(str)):
+            where = values.index[unknown & (values.astype(str) == value)]
+            lines = ", ".join(f"{i + 2}" for i in where[:3]) + (", ..." if len(where) > 3 else "")
+            shown.append(f"{value!r} ({len(where)} row{'s' * (len(where) > 1)}, line {lines})")
+        raise InputError(
+            located(name, f"{column} column has values other than train/validation/test: {'; '.join(shown[:5])}"
+                    f"{' ...' if len(shown) > 5 else ''} (accepted: {', '.join(SPLIT_SYNONYMS)})")
+        )
+    return mapped
 
 
 @dataclass
@@ -154,12 +184,17 @@ def labelled_windows(
     Returns
     -------
     LabelledWindows
-        With a ``split`` column in ``table`` (rows outside train/validation/test are dropped).
+        With a ``split`` column in ``table``; split values other than :data:`SPLIT_SYNONYMS` are an error.
     """
     residues = check_window_options(residues, flank)
     sequences = dict(proteins) if isinstance(proteins, Mapping) else read_proteins(proteins)
     name = "site table" if isinstance(sites, pd.DataFrame) else str(sites)
     table = sites.copy() if isinstance(sites, pd.DataFrame) else read_sites(sites, sequences)
+    if split_column in table.columns:
+        table[split_column] = normalize_splits(table[split_column], name, split_column)
+    elif split_column != "split":
+        raise InputError(located(name, f"no column {split_column!r} (the split column asked for); "
+                                       f"columns: {', '.join(map(str, table.columns))}"))
     if "label" not in table.columns:
         table["label"] = 1
     table["label"] = table["label"].astype(np.int8)
@@ -192,10 +227,7 @@ def labelled_windows(
 
     if split_column in rows.columns:
         rows = rows.rename(columns={split_column: "split"}) if split_column != "split" else rows
-        rows["split"] = rows["split"].astype(str).str.strip().str.lower()
-        rows = rows[rows["split"].isin(SPLITS)].reset_index(drop=True)
-        if rows.empty:
-            raise InputError(located(name, f"no row has {split_column} = train, validation or test"))
+        rows = rows.reset_index(drop=True)
     elif missing_split == "none":
         rows["split"] = "all"
     else:

@@ -1,7 +1,10 @@
 """FASTA reading on Biopython: plain, gzip (detected by content) or ``-`` for stdin, validated record by record.
 
 Records are yielded one at a time, so a proteome never has to sit in memory. Every problem raises
-:class:`phosnet.errors.InputError` with a one-line message naming the file and the record.
+:class:`phosnet.errors.InputError` with a one-line message naming the file and the record. Headers may hold
+UTF-8 or Latin-1 text and the file may start with a byte-order mark; sequence lines must be ASCII letters (a
+non-ASCII byte is reported with its record, line and column). bzip2, xz, zip, zstd and UTF-16 inputs are
+recognised and named in the error.
 """
 
 from __future__ import annotations
@@ -62,39 +65,112 @@ def open_binary(path: str | os.PathLike) -> IO[bytes]:
         raise InputError(located(path, "no such file"))
     if path.is_dir():
         raise InputError(located(path, "is a directory, not a FASTA file"))
-    return open(path, "rb")  # noqa: SIM115 - closed by the caller
+    try:
+        return open(path, "rb")  # noqa: SIM115 - closed by the caller
+    except OSError as exc:
+        raise InputError(located(path, f"cannot be read ({exc.strerror or exc})")) from None
 
 
-def _open_text(source: FastaSource) -> tuple[IO[str], bool]:
-    """Open ``source`` as text, un-gzipping when it starts with the gzip magic; returns (handle, owned)."""
+_UNSUPPORTED_MAGIC = (
+    (b"BZh", "bzip2"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"PK\x03\x04", "zip"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+    (b"7z\xbc\xaf\x27\x1c", "7-Zip"),
+    (b"\x04\x22\x4d\x18", "lz4"),
+)
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def _open_binary(source: FastaSource, name: str) -> tuple[IO[bytes] | IO[str], list[IO]]:
+    """Open ``source`` for reading, un-gzipping when it starts with the gzip magic; returns the handle and the
+    handles to close when done (none for stdin and a caller's handle).
+
+    An open text handle is returned as it is. Other compressions (bzip2, xz, zip, zstd, ...) and UTF-16 text
+    are named in an :class:`~phosnet.errors.InputError`.
+    """
     stdin = False
-    if isinstance(source, str | os.PathLike) and str(source) != "-":
+    if isinstance(source, str | os.PathLike) and os.fspath(source) != "-":
         raw: IO[bytes] = open_binary(source)
     elif isinstance(source, str | os.PathLike):
+        if sys.stdin is None or getattr(sys.stdin, "buffer", None) is None:
+            raise InputError(located(name, "standard input is closed; give a FASTA file or pipe one in"))
         raw = sys.stdin.buffer
         stdin = True
     elif isinstance(source, io.TextIOBase):
-        return source, False
+        return source, []
     else:
         raw = source  # a binary handle
-    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[arg-type]
-    magic = buffered.peek(2)[:2]
-    stream: IO[bytes] = gzip.GzipFile(fileobj=buffered) if magic == b"\x1f\x8b" else buffered
-    text = io.TextIOWrapper(stream, encoding="ascii", errors="strict", newline=None)
-    return text, not stdin
-
-
-def _lines(handle: IO[str], name: str) -> Iterator[str]:
-    """Lines of ``handle``, turning decoding failures into one-line input errors."""
     try:
-        for line in handle:
+        buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[arg-type]
+        magic = buffered.peek(8)[:8]
+    except (OSError, ValueError) as exc:
+        message = "standard input is closed" if stdin else f"cannot be read ({getattr(exc, 'strerror', None) or exc})"
+        raise InputError(located(name, message)) from None
+    for prefix, kind in _UNSUPPORTED_MAGIC:
+        if magic.startswith(prefix):
+            raise InputError(located(name, f"is {kind}-compressed; phosnet reads plain or gzip (.gz) FASTA: "
+                                           f"decompress it first (or recompress with gzip)"))
+    if magic[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise InputError(located(name, "is UTF-16 text; save it as ASCII or UTF-8"))
+    stream: IO[bytes] = gzip.GzipFile(fileobj=buffered) if magic[:2] == b"\x1f\x8b" else buffered
+    if stdin or not isinstance(source, str | os.PathLike):
+        return stream, [stream] if stream is not buffered else []
+    return stream, [stream, buffered, raw]
+
+
+def _decoded_lines(handle: IO[bytes], name: str) -> Iterator[str]:
+    """Lines of a binary FASTA stream as text: headers may be UTF-8 (or, failing that, Latin-1) and may start
+    with a byte-order mark; sequence lines must be ASCII, else an error names the record, line and column.
+
+    Decoding is UTF-8 with ``surrogateescape`` in large blocks (fast); only a non-ASCII line is looked at again.
+    """
+    text = io.TextIOWrapper(handle, encoding="utf-8", errors="surrogateescape", newline=None)  # type: ignore[arg-type]
+    record, header, number = 0, "", 0
+    try:
+        for number, line in enumerate(text, start=1):
             if "\x00" in line:
-                raise InputError(located(name, "binary content (NUL byte): not a FASTA file"))
+                raise InputError(located(name, f"binary content (NUL byte) at line {number}: not a FASTA file"))
+            if line[:1] == ">":
+                record += 1
+                if not line.isascii() and not line.encode("utf-8", "surrogateescape").isascii():
+                    raw = line.encode("utf-8", "surrogateescape")
+                    try:
+                        line = raw.decode("utf-8")
+                    except UnicodeDecodeError:
+                        line = raw.decode("latin-1")  # a Latin-1 header: every byte is a character
+                header = line[1:].split(None, 1)[0] if line[1:].strip() else ""
+            elif not line.isascii():
+                if number == 1 and line.startswith("\ufeff"):
+                    line = line[1:]
+                    if line[:1] == ">":
+                        record, header = 1, (line[1:].split(None, 1)[0] if line[1:].strip() else "")
+                    if line.isascii() or line[:1] == ">":
+                        yield line
+                        continue
+                column = next(i for i, c in enumerate(line) if not c.isascii())
+                before = len(line[:column].encode("utf-8", "surrogateescape"))
+                byte = line[column].encode("utf-8", "surrogateescape")[0]
+                problem = f"non-ASCII byte 0x{byte:02x} at line {number}, column {before + 1}"
+                if record == 0:
+                    raise InputError(located(name, f"binary or {problem}: not a FASTA file"))
+                label = f"{record} ({header})" if header else str(record)
+                raise InputError(located(name, f"{problem} of the sequence: not a residue letter", label))
             yield line
-    except UnicodeDecodeError as exc:
-        raise InputError(located(name, f"binary or non-ASCII content at byte {exc.start}: not a FASTA file")) from None
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise InputError(located(name, f"corrupt or truncated gzip file ({exc})")) from None
+    except OSError as exc:
+        raise InputError(located(name, f"read error after line {number} ({exc.strerror or exc})")) from None
+    finally:
+        text.detach() if not text.closed else None
+
+
+def _text_lines(handle: IO[str], name: str) -> Iterator[str]:
+    """Lines of an already-open text handle (the caller chose its encoding)."""
+    for line in handle:
+        if "\x00" in line:
+            raise InputError(located(name, "binary content (NUL byte): not a FASTA file"))
+        yield line.lstrip("\ufeff") if line.startswith("\ufeff") else line
 
 
 def _checked_lines(lines: Iterator[str], name: str) -> Iterator[str]:
@@ -116,10 +192,11 @@ def read_fasta(source: FastaSource) -> Iterator[Protein]:
     residues or with characters that are not residue letters, a truncated ``.gz``, or no records at all.
     """
     name = source_name(source)
-    handle, owned = _open_text(source)
+    handle, to_close = _open_binary(source, name)
     count = 0
     try:
-        lines = _checked_lines(_lines(handle, name), name)
+        raw_lines = _text_lines(handle, name) if isinstance(handle, io.TextIOBase) else _decoded_lines(handle, name)
+        lines = _checked_lines(raw_lines, name)  # type: ignore[arg-type]
         for number, (title, raw_sequence) in enumerate(SimpleFastaParser(lines), start=1):
             count = number
             protein_id = title.split(None, 1)[0] if title.strip() else ""
@@ -134,8 +211,8 @@ def read_fasta(source: FastaSource) -> Iterator[Protein]:
                 raise InputError(located(name, "no residues", label))
             yield Protein(protein_id, title, sequence, uniprot_accession(protein_id))
     finally:
-        if owned:
-            handle.close()
+        for opened in to_close:
+            opened.close()
     if count == 0:
         raise InputError(located(name, "no FASTA records"))
 

@@ -11,10 +11,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from phosnet.errors import InputError, located
 
 if TYPE_CHECKING:  # pandas is imported when a table is read (a scan never needs it)
     import pandas as pd
+
+MAX_POSITION = 2**31 - 1
+"""Largest position accepted (no protein comes close; it keeps ``inf`` and ``1e20`` out of int64)."""
 
 REQUIRED_COLUMNS = ("protein_id", "position")
 OPTIONAL_COLUMNS = ("residue", "label", "kinases")
@@ -90,12 +95,17 @@ def read_sites(
         raise InputError(located(name, "has a header but no rows"))
 
     table["protein_id"] = table["protein_id"].str.strip()
-    positions = pd.to_numeric(table["position"].str.strip(), errors="coerce")
-    bad = positions.isna() | (positions < 1) | (positions != positions.round())
+    positions = pd.to_numeric(table["position"].str.strip(), errors="coerce").astype("float64")
+    finite = np.isfinite(positions)
+    bad = ~finite | (positions < 1) | (positions > MAX_POSITION) | (positions != positions.round())
     if bad.any():
         index = int(bad.idxmax())
         raise InputError(
-            located(name, f"position {table['position'][index]!r} is not a positive integer", _row(index))
+            located(
+                name,
+                f"position {table['position'][index]!r} is not a positive integer (1 to {MAX_POSITION})",
+                _row(index),
+            )
         )
     table["position"] = positions.astype("int64")
     if "residue" in table.columns:

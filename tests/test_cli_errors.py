@@ -1,0 +1,243 @@
+"""Nothing silent (issue #11): unclear or internal errors become one line naming file, record and problem;
+options before and after the subcommand; splits never dropped; hostile FASTA encodings."""
+
+from __future__ import annotations
+
+import bz2
+import lzma
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import phosnet
+from phosnet.cli import main
+from phosnet.datasets import labelled_windows
+from phosnet.errors import InputError
+from phosnet.io.fasta import read_fasta
+from phosnet.io.sites import read_sites
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = str(ROOT / "tests" / "data" / "scan" / "tiny.keras")
+EXAMPLE = Path(phosnet.__file__).parent / "examples" / "akt_substrates.fasta"
+TRAIN = ROOT / "tests" / "data" / "train"
+SITES, PROTEINS = TRAIN / "sites.tsv", TRAIN / "proteins.fasta"
+ENV = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+def run_main(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    captured = capsys.readouterr()
+    return int(info.value.code or 0), captured.out, captured.err
+
+
+def one_line_error(code: int, err: str, *needles: str) -> None:
+    assert code != 0
+    text = err.strip()
+    assert len(text.splitlines()) == 1 and "Traceback" not in text and "internal error" not in text, text
+    for needle in needles:
+        assert needle in text, text
+
+
+# -- split column -------------------------------------------------------------------------------------------
+
+
+def _sites_with_split(tmp_path: Path, mapping: dict[str, str]) -> Path:
+    table = pd.read_csv(SITES, sep="\t", dtype=str)
+    table["split"] = table["split"].replace(mapping)
+    path = tmp_path / "sites.tsv"
+    table.to_csv(path, sep="\t", index=False)
+    return path
+
+
+def test_unknown_split_values_are_named_with_their_lines(tmp_path):
+    path = _sites_with_split(tmp_path, {"test": "tset"})
+    with pytest.raises(InputError) as info:
+        labelled_windows(path, PROTEINS)
+    message = str(info.value)
+    first_line = int(pd.read_csv(SITES, sep="\t").query("split == 'test'").index[0]) + 2
+    assert "'tset'" in message and f"line {first_line}" in message and str(path) in message
+
+
+@pytest.mark.parametrize("synonyms", [{"validation": "val"}, {"validation": "valid", "test": "Testing"},
+                                      {"train": "Training", "validation": " dev "}])
+def test_split_synonyms_are_accepted_not_dropped(tmp_path, synonyms):
+    expected = labelled_windows(SITES, PROTEINS)
+    got = labelled_windows(_sites_with_split(tmp_path, synonyms), PROTEINS)
+    assert len(got) == len(expected)
+    assert got.table["split"].value_counts().to_dict() == expected.table["split"].value_counts().to_dict()
+
+
+def test_empty_split_cell_is_an_error(tmp_path):
+    table = pd.read_csv(SITES, sep="\t", dtype=str)
+    table.loc[3, "split"] = ""
+    path = tmp_path / "s.tsv"
+    table.to_csv(path, sep="\t", index=False)
+    with pytest.raises(InputError, match="line 5"):
+        labelled_windows(path, PROTEINS)
+
+
+def test_missing_named_split_column_is_an_error():
+    with pytest.raises(InputError, match="no column 'fold'"):
+        labelled_windows(SITES, PROTEINS, split_column="fold")
+
+
+def test_train_with_a_bad_split_is_one_line_and_leaves_no_run_folder(tmp_path, capsys):
+    path = _sites_with_split(tmp_path, {"test": "tset"})
+    code, _, err = run_main(["train", str(path), str(PROTEINS), "-o", str(tmp_path / "run")], capsys)
+    one_line_error(code, err, "tset")
+
+
+# -- site table positions -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "1e20", "nan", "2.5", "9223372036854775808", "0x10"])
+def test_hostile_positions_are_one_line_naming_the_row(tmp_path, value):
+    path = tmp_path / "s.tsv"
+    path.write_text(f"protein_id\tposition\nP1\t3\nP1\t{value}\n")
+    with pytest.raises(InputError) as info:
+        read_sites(path)
+    assert "line 3" in str(info.value) and repr(value) in str(info.value)
+
+
+def test_evaluate_with_infinite_position_is_one_line(tmp_path, capsys):
+    table = pd.read_csv(SITES, sep="\t", dtype=str)
+    table.loc[2, "position"] = "inf"
+    path = tmp_path / "s.tsv"
+    table.to_csv(path, sep="\t", index=False)
+    code, _, err = run_main(["evaluate", TINY, str(path), str(PROTEINS)], capsys)
+    one_line_error(code, err, "line 4", "'inf'")
+
+
+# -- train options ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("residues", ["X", "", "SA", "sé"])
+def test_train_bad_residues_is_one_line_and_creates_nothing(tmp_path, capsys, residues):
+    run = tmp_path / "run"
+    code, _, err = run_main(["train", str(SITES), str(PROTEINS), "-o", str(run), "--residues", residues], capsys)
+    one_line_error(code, err, "--residues")
+    assert not run.exists()
+
+
+def test_train_unwritable_run_folder_names_the_path(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, _, err = run_main(["train", str(SITES), str(PROTEINS), "-o", str(blocker / "run")], capsys)
+    one_line_error(code, err, str(blocker / "run"), "cannot write")
+
+
+# -- empty names --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["-o", ""], "--output path is empty"),
+    (["--summary", ""], "--summary path is empty"),
+    (["-m", ""], "--model is empty"),
+])
+def test_empty_paths_are_one_line(tmp_path, capsys, args, needle):
+    full = ["scan", str(EXAMPLE), *args]
+    if "-m" not in args:
+        full += ["-m", TINY]
+    code, out, err = run_main(full, capsys)
+    one_line_error(code, err, needle)
+    assert out == ""
+
+
+# -- FASTA encodings and compressions -----------------------------------------------------------------------
+
+
+def test_bom_and_utf8_and_latin1_headers_are_accepted(tmp_path, capsys):
+    path = tmp_path / "enc.fa"
+    path.write_bytes(b"\xef\xbb\xbf>p1 caf\xc3\xa9 protein\nMKSSTR\n>p\xe92 Latin-1 header\nMKTTS\n")
+    records = list(read_fasta(path))
+    assert [r.protein_id for r in records] == ["p1", "p\xe92"] and records[0].description == "p1 caf\xe9 protein"
+    code, out, err = run_main(["scan", str(path), "-m", TINY, "-q"], capsys)
+    assert code == 0, err
+    assert {line.split("\t")[0] for line in out.splitlines()[1:]} == {"p1", "p\xe92"}
+
+
+def test_non_ascii_in_a_sequence_names_record_line_and_column(tmp_path):
+    path = tmp_path / "bad.fa"
+    # a long first record, so the bad byte sits far beyond any read buffer's start
+    path.write_bytes(b">p1\n" + b"MKSTR" * 3000 + b"\n>p2 second\nMKTT\nMK\xc3\xa9TS\n")
+    with pytest.raises(InputError) as info:
+        list(read_fasta(path))
+    message = str(info.value)
+    assert "record 2 (p2)" in message and "line 5, column 3" in message and "0xc3" in message
+
+
+@pytest.mark.parametrize("kind, pack", [
+    ("bzip2", bz2.compress),
+    ("xz", lzma.compress),
+    ("zstd", lambda data: b"\x28\xb5\x2f\xfd" + data),
+])
+def test_other_compressions_are_named(tmp_path, kind, pack):
+    path = tmp_path / "in.fa.x"
+    path.write_bytes(pack(EXAMPLE.read_bytes()))
+    with pytest.raises(InputError, match=f"is {kind}-compressed"):
+        list(read_fasta(path))
+
+
+def test_zip_is_named(tmp_path, capsys):
+    path = tmp_path / "in.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.write(EXAMPLE, "in.fasta")
+    code, _, err = run_main(["scan", str(path), "-m", TINY], capsys)
+    one_line_error(code, err, "zip-compressed")
+
+
+def test_closed_stdin_is_one_line():
+    proc = subprocess.run([sys.executable, "-m", "phosnet", "scan", "-", "-m", TINY], capture_output=True,
+                          text=True, env=ENV, timeout=300, stdin=None, preexec_fn=lambda: os.close(0))
+    one_line_error(proc.returncode, proc.stderr, "standard input is closed")
+
+
+def test_unreadable_input_error_names_it(tmp_path, capsys):
+    folder = tmp_path / "x.fa"
+    folder.mkdir()
+    code, _, err = run_main(["scan", str(folder), "-m", TINY], capsys)
+    one_line_error(code, err, "x.fa")
+
+
+# -- options before and after the subcommand ----------------------------------------------------------------
+
+
+def test_verbose_after_the_subcommand(capsys):
+    code, _, err = run_main(["scan", str(EXAMPLE), "-m", TINY, "-o", os.devnull, "-v"], capsys)
+    assert code == 0 and "scanned" in err
+    code, _, err = run_main(["-v", "scan", str(EXAMPLE), "-m", TINY, "-o", os.devnull], capsys)
+    assert code == 0 and "scanned" in err
+
+
+def test_quiet_after_equals_quiet_before(tmp_path, capsys):
+    # --residues Y on an S/T model logs a warning: -q (anywhere) keeps stderr empty
+    args = ["scan", str(EXAMPLE), "-m", TINY, "-o", os.devnull, "--residues", "STY"]
+    _, _, loud = run_main(args, capsys)
+    _, _, after = run_main([*args, "-q"], capsys)
+    _, _, before = run_main(["-q", *args], capsys)
+    assert after == before
+    assert after == "" or len(after) < len(loud)
+
+
+def test_debug_after_the_subcommand_shows_the_traceback(tmp_path):
+    with pytest.raises(InputError):
+        main(["scan", str(tmp_path / "missing.fa"), "-m", TINY, "--debug"])
+
+
+def test_options_after_subcommand_in_train_and_image():
+    for args in (["train", "--help"], ["image", "train", "--help"], ["evaluate", "--help"]):
+        with pytest.raises(SystemExit) as info:
+            main(args)
+        assert info.value.code == 0
+    from click.testing import CliRunner
+
+    from phosnet.cli import cli
+
+    result = CliRunner().invoke(cli, ["train", "--help"])
+    assert "--debug" in result.output and "-q, --quiet" in result.output and "-v, --verbose" in result.output
