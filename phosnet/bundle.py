@@ -168,8 +168,14 @@ class PhosnetModel:
         if self._keras_model is not None:
             return {"class_name": type(self._keras_model).__name__, "config": self._keras_model.get_config()}
         assert self.path is not None
-        with zipfile.ZipFile(self.path) as archive:
-            return json.loads(archive.read("config.json"))
+        try:
+            with zipfile.ZipFile(self.path) as archive:
+                config = json.loads(archive.read("config.json"))
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:  # JSONDecodeError is a ValueError
+            raise InputError(f"{self.path}: config.json in the archive is broken ({exc})") from None
+        if not isinstance(config, dict) or not isinstance(config.get("config", {}), dict):
+            raise InputError(f"{self.path}: config.json in the archive is not a Keras model config")
+        return config
 
     def _input_shape(self) -> tuple[int, ...]:
         if self._keras_model is not None:
@@ -288,8 +294,11 @@ def read_weights(path: str | os.PathLike, config: dict[str, Any]) -> dict[str, A
     """
     import h5py
 
-    with zipfile.ZipFile(path) as archive, h5py.File(io.BytesIO(archive.read("model.weights.h5"))) as h5:
-        return _weights_from_h5(config, h5)
+    try:
+        with zipfile.ZipFile(path) as archive, h5py.File(io.BytesIO(archive.read("model.weights.h5"))) as h5:
+            return _weights_from_h5(config, h5)
+    except (OSError, ValueError, KeyError, RuntimeError, zipfile.BadZipFile) as exc:  # h5py: OSError/RuntimeError
+        raise InputError(f"{path}: the model's weights (model.weights.h5) cannot be read ({exc})") from None
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import sys
@@ -308,6 +309,16 @@ class ScanReport:
                 f"-> {where}")
 
 
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG, errno.EIO, errno.EACCES, errno.EPERM,
+                 errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.ENXIO}
+
+
+def _names_output(filename: object, output: str | os.PathLike) -> bool:
+    """Whether an error's file is the output or its temporary file (``.<name>.<hex>.part``)."""
+    name, target = os.path.basename(str(filename)), os.path.basename(os.fspath(output))
+    return name == target or (name.startswith(f".{target}.") and ".part" in name)
+
+
 def scan_to_file(
     sequences: Sequences,
     output: str | os.PathLike = "-",
@@ -358,9 +369,11 @@ def scan_to_file(
         report.closed_early = True
         return report
     except OSError as exc:
+        if exc.errno not in _WRITE_ERRNOS or (exc.filename and not _names_output(exc.filename, output)):
+            raise  # not the output's fault (a model or input file): main reports it with its own file name
         raise PhosnetError(f"{output}: cannot write ({exc.strerror or exc})") from None
     report.seconds = time.perf_counter() - started
-    if summary:
+    if summary is not None:
         write_json(summary, summary_dict(
             settings, **(summary_extra or {}), output=str(output), format=output_format,
             predicted_only=predicted_only, **counts, seconds=round(report.seconds, 3),

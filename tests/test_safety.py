@@ -89,10 +89,16 @@ def test_two_outputs_in_one_file_are_refused(tmp_path, fasta, capsys):
     assert not out.exists()
 
 
-def test_devices_may_take_two_outputs(tmp_path, fasta, capsys):
-    code, _ = run_main(["scan", str(fasta), "-m", TINY, "-o", os.devnull, "--summary", os.devnull, "-q"], capsys)
+def test_character_devices_are_written_through_and_may_take_two_outputs(tmp_path, fasta, capsys):
+    # A null device made in tmp_path: tests never name the real /dev entries (old code replaced /dev/null as root).
+    null = tmp_path / "null"
+    try:
+        os.mknod(null, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    except (PermissionError, OSError):
+        pytest.skip("cannot create a device node here (not root)")
+    code, _ = run_main(["scan", str(fasta), "-m", TINY, "-o", str(null), "--summary", str(null), "-q"], capsys)
     assert code == 0
-    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+    assert stat.S_ISCHR(os.stat(null).st_mode)
 
 
 def test_check_outputs_api(tmp_path):
@@ -145,23 +151,34 @@ def test_symlink_to_a_fifo_is_written_through(tmp_path, fasta, capsys):
     assert received[0].startswith(b"protein_id")
 
 
+def _stdout_link(tmp_path: Path) -> str:
+    """What /dev/stdout is (a symlink to /proc/self/fd/1), made in tmp_path: tests never name real /dev entries
+    (the old code, run as root, replaced them with regular files)."""
+    link = tmp_path / "stdout"
+    link.symlink_to("/proc/self/fd/1")
+    return str(link)
+
+
 def test_dev_stdout_writes_to_stdout_even_appending_to_a_file(tmp_path, fasta):
     out = tmp_path / "captured.tsv"
     out.write_text("kept line\n")
+    link = _stdout_link(tmp_path)
     with open(out, "a") as sink:
-        proc = subprocess.run(phosnet_cmd("scan", str(fasta), "-m", TINY, "-o", "/dev/stdout", "-q"),
+        proc = subprocess.run(phosnet_cmd("scan", str(fasta), "-m", TINY, "-o", link, "-q"),
                               stdout=sink, stderr=subprocess.PIPE, text=True, env=ENV, timeout=300)
     assert proc.returncode == 0, proc.stderr
     lines = out.read_text().splitlines()
     assert lines[0] == "kept line" and lines[1].startswith("protein_id\t")  # appended, not truncated/replaced
-    assert stat.S_ISREG(os.stat(out).st_mode)
+    assert stat.S_ISREG(os.stat(out).st_mode) and os.path.islink(link)
 
 
 def test_dev_stdout_into_a_pipe(tmp_path, fasta):
-    proc = subprocess.run(phosnet_cmd("scan", str(fasta), "-m", TINY, "-o", "/dev/stdout", "-q"),
+    link = _stdout_link(tmp_path)
+    proc = subprocess.run(phosnet_cmd("scan", str(fasta), "-m", TINY, "-o", link, "-q"),
                           capture_output=True, text=True, env=ENV, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("protein_id\t") and proc.stderr == ""
+    assert os.path.islink(link) and sorted(os.listdir(tmp_path)) == ["in.fasta", "stdout"]
 
 
 @pytest.mark.parametrize("name", ["", "newdir/", "{tmp}"])

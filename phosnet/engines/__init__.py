@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
-from phosnet.errors import PhosnetError
+from phosnet.errors import InputError, PhosnetError
 
 if TYPE_CHECKING:
     from phosnet.bundle import PhosnetModel
@@ -57,6 +57,13 @@ def build_engine(model: PhosnetModel, engine: str = "auto") -> Engine:
 
         try:
             return NumpyEngine(model)
+        except (IndexError, KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, PhosnetError):
+                raise
+            # weights missing or of the wrong shape for the layers the config names: a damaged archive
+            where = model.path or model.name
+            raise InputError(f"{where}: the model's weights do not fit its config ({type(exc).__name__}: {exc}); "
+                             "the file is damaged or not a phosnet model") from exc
         except UnsupportedModel as exc:
             if engine == "numpy":
                 raise PhosnetError(f"model {model.name}: the numpy engine cannot run it ({exc})") from None

@@ -26,7 +26,7 @@ import stat
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from phosnet.errors import InputError
 
@@ -73,7 +73,7 @@ def _stdio_stream(st: os.stat_result, binary: bool) -> IO | None:
 
 def _wrap(raw: IO[bytes], mode: str, gz: bool, open_kwargs: dict) -> IO:
     """Layer gzip and text decoding over a binary handle as ``mode`` and ``gz`` ask."""
-    stream: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=GZIP_LEVEL, mtime=0) if gz else raw
+    stream: Any = gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=GZIP_LEVEL, mtime=0) if gz else raw
     if "b" in mode:
         return stream
     return io.TextIOWrapper(stream, encoding=open_kwargs.get("encoding") or "utf-8",  # type: ignore[arg-type]
@@ -86,7 +86,7 @@ def _write_through(
 ) -> Iterator[IO]:
     """Write into a device, FIFO or socket as it is (no temporary file, no rename)."""
     binary = "b" in mode
-    stream = _stdio_stream(st, binary=False) if st is not None else None
+    stream: Any = _stdio_stream(st, binary=False) if st is not None else None
     if stream is not None:
         stream.flush()
         if not gz:

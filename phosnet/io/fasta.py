@@ -16,7 +16,7 @@ import sys
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, NamedTuple
+from typing import IO, Any, NamedTuple
 
 from Bio.SeqIO.FastaIO import SimpleFastaParser
 
@@ -102,7 +102,7 @@ def _open_binary(source: FastaSource, name: str) -> tuple[IO[bytes] | IO[str], l
     else:
         raw = source  # a binary handle
     try:
-        buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[arg-type]
+        buffered: Any = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[arg-type,type-var]
         magic = buffered.peek(8)[:8]
     except (OSError, ValueError) as exc:
         message = "standard input is closed" if stdin else f"cannot be read ({getattr(exc, 'strerror', None) or exc})"
@@ -113,7 +113,7 @@ def _open_binary(source: FastaSource, name: str) -> tuple[IO[bytes] | IO[str], l
                                            f"decompress it first (or recompress with gzip)"))
     if magic[:2] in (b"\xff\xfe", b"\xfe\xff"):
         raise InputError(located(name, "is UTF-16 text; save it as ASCII or UTF-8"))
-    stream: IO[bytes] = gzip.GzipFile(fileobj=buffered) if magic[:2] == b"\x1f\x8b" else buffered
+    stream: Any = gzip.GzipFile(fileobj=buffered) if magic[:2] == b"\x1f\x8b" else buffered
     if stdin or not isinstance(source, str | os.PathLike):
         return stream, [stream] if stream is not buffered else []
     return stream, [stream, buffered, raw]
@@ -195,7 +195,8 @@ def read_fasta(source: FastaSource) -> Iterator[Protein]:
     handle, to_close = _open_binary(source, name)
     count = 0
     try:
-        raw_lines = _text_lines(handle, name) if isinstance(handle, io.TextIOBase) else _decoded_lines(handle, name)
+        raw_lines = (_text_lines(handle, name) if isinstance(handle, io.TextIOBase)  # type: ignore[arg-type]
+                     else _decoded_lines(handle, name))  # type: ignore[arg-type]
         lines = _checked_lines(raw_lines, name)  # type: ignore[arg-type]
         for number, (title, raw_sequence) in enumerate(SimpleFastaParser(lines), start=1):
             count = number

@@ -96,7 +96,7 @@ def read_sites(
 
     table["protein_id"] = table["protein_id"].str.strip()
     positions = pd.to_numeric(table["position"].str.strip(), errors="coerce").astype("float64")
-    finite = np.isfinite(positions)
+    finite = pd.Series(np.isfinite(positions.to_numpy()), index=positions.index)
     bad = ~finite | (positions < 1) | (positions > MAX_POSITION) | (positions != positions.round())
     if bad.any():
         index = int(bad.idxmax())
