@@ -123,7 +123,7 @@ def test_fifo_output_is_written_through(tmp_path, fasta, capsys):
     code, _ = run_main(["scan", str(fasta), "-m", TINY, "-o", str(fifo), "-q"], capsys)
     reader.join(timeout=60)
     assert code == 0 and stat.S_ISFIFO(os.stat(fifo).st_mode)  # still a FIFO, not replaced by a file
-    assert received and received[0].startswith(b"protein_id\tposition")
+    assert received and received[0].startswith(b"protein_id\t")
     assert not list(tmp_path.glob(".*part*"))
 
 
@@ -419,3 +419,16 @@ def test_checkpoints_are_written_through_a_temporary_file(tmp_path, monkeypatch)
     training.train_model(m, (x[:40], y[:40]), (x[40:], y[40:]), run_dir=tmp_path, epochs=2, batch_size=20)
     assert saved and all(name.startswith(".") and name.endswith(".part.keras") for name in saved)
     assert (tmp_path / "model.keras").is_file() and (tmp_path / "last.keras").is_file()
+
+
+@pytest.mark.parametrize("verb", ["explain", "variants", "map"])
+def test_what_if_verbs_refuse_to_overwrite_an_input(tmp_path, fasta, capsys, verb):
+    variants = tmp_path / "v.tsv"
+    variants.write_text("protein_id\tvariant\nP49841\tR6A\n")
+    args = {"explain": ["explain", str(fasta), "P49841:S9", "-o", str(fasta)],
+            "variants": ["variants", str(fasta), str(variants), "-o", str(variants)],
+            "map": ["map", str(fasta), "P49841", "-o", str(fasta)]}[verb]
+    before = {p: p.read_bytes() for p in (fasta, variants)}
+    code, err = run_main([*args, "-m", TINY], capsys)
+    assert code == 1 and "refusing to overwrite an input" in err
+    assert {p: p.read_bytes() for p in (fasta, variants)} == before

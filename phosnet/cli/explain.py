@@ -76,6 +76,7 @@ def explain(
     from tqdm import tqdm
 
     from phosnet.io.atomic import atomic_output
+    from phosnet.io.outputs import check_outputs, model_inputs
     from phosnet.io.tables import table_format, write_frames
     from phosnet.mutagenesis import SITES_PER_BATCH, explain_iter, resolve_sites
     from phosnet.mutations import ProteinIndex, site_scorer
@@ -85,6 +86,8 @@ def explain(
     check_threshold_options(threshold, specificity, stringency)  # before reading any input
     if not site_names and not site_table:
         raise InputError("give sites to explain: SITE arguments (PROTEIN:S473) and/or --sites TABLE")
+    plot_file = plot if plot and not plot.endswith(("/", os.sep)) and not os.path.isdir(plot) else None
+    check_outputs({"--output": output, "--plot": plot_file}, [fasta, site_table, *model_inputs(model)])
     proteins = ProteinIndex(fasta)
     sites = (resolve_sites(list(site_names), proteins) if site_names else []) + (
         resolve_sites(site_table, proteins) if site_table else []

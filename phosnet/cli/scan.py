@@ -6,7 +6,6 @@ parses, model file found, options consistent) before the model is loaded, so mis
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 
@@ -104,7 +103,7 @@ def scan(
     """
     from phosnet.cli import is_quiet
     from phosnet.errors import InputError
-    from phosnet.io.outputs import check_outputs
+    from phosnet.io.outputs import check_outputs, model_inputs
     from phosnet.io.sequences import checked_fasta_inputs
     from phosnet.io.writers import format_for
     from phosnet.scan import check_threshold_options, resolve_settings, scan_to_file
@@ -113,8 +112,7 @@ def scan(
     check_threshold_options(threshold, specificity, stringency)
     if model is not None and not model.strip():
         raise InputError("--model is empty; give a bundled model name, a .keras file or a run folder")
-    model_files = [model, f"{os.path.splitext(model)[0]}.json"] if model and os.path.exists(model) else []
-    check_outputs({"--output": output, "--summary": summary}, [*inputs, *model_files])
+    check_outputs({"--output": output, "--summary": summary}, [*inputs, *model_inputs(model)])
     output_format = format_for(output, fmt)
     records = checked_fasta_inputs(inputs)
     settings = resolve_settings(model, residues=residues, threshold=threshold, specificity=specificity,

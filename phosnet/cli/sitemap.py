@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import click
@@ -55,10 +56,13 @@ def sitemap(
     """
     from tqdm import tqdm
 
+    from phosnet.io.outputs import check_outputs, model_inputs
     from phosnet.scan import check_threshold_options
     from phosnet.sitemap import plot_map
 
     check_threshold_options(threshold, specificity, stringency)  # before reading any input
+    if not (output.endswith(("/", os.sep)) or os.path.isdir(output)):  # a folder takes one file per protein
+        check_outputs({"--output": output}, [fasta, known_sites, *model_inputs(model)])
     quiet = bool(getattr(click.get_current_context().obj, "quiet", False))
     bar = tqdm(unit=" proteins", disable=True if quiet else None, file=sys.stderr, leave=False, desc="phosnet map")
 

@@ -62,12 +62,14 @@ def variants(
 
     from phosnet.cli.explain import stdout_closed
     from phosnet.io.atomic import atomic_output
+    from phosnet.io.outputs import check_outputs, model_inputs
     from phosnet.io.tables import table_format, write_frames
     from phosnet.mutations import ProteinIndex, site_scorer
     from phosnet.scan import check_threshold_options
     from phosnet.variants import score_variants_iter
 
     check_threshold_options(threshold, specificity, stringency)  # before reading any input
+    check_outputs({"--output": output}, [fasta, variants, *model_inputs(model)])
     proteins = ProteinIndex(fasta)
     scorer = site_scorer(model, threshold=threshold, specificity=specificity, stringency=stringency,
                          engine=engine)

@@ -91,6 +91,15 @@ def _writable_problem(path: Path, st: os.stat_result | None) -> str | None:
     return _probe(folder)
 
 
+def model_inputs(model: str | os.PathLike | None) -> list[str]:
+    """The files a ``--model`` value reads: a ``.keras`` file and its ``.json`` metadata, or a run folder (every
+    file in it); nothing for a bundled model's name."""
+    if model is None or not os.path.exists(model):
+        return []
+    text = os.fspath(model)
+    return [text] if os.path.isdir(text) else [text, f"{os.path.splitext(text)[0]}.json"]
+
+
 def check_outputs(outputs: Mapping[str, PathLike | None], inputs: Iterable[PathLike | None] = ()) -> None:
     """Refuse, before any work, outputs that are inputs, that coincide, or that cannot be written.
 
@@ -165,4 +174,4 @@ def check_run_folder(
                 )
 
 
-__all__ = ["check_outputs", "check_run_folder"]
+__all__ = ["check_outputs", "check_run_folder", "model_inputs"]
