@@ -19,6 +19,7 @@ a position off the protein, an unknown protein or a spelling that is not a misse
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -109,7 +110,7 @@ def parse_variant(text: str) -> Variant:
 # ----------------------------------------------------------------------------------------------------------
 # Reading the variant table in chunks
 # ----------------------------------------------------------------------------------------------------------
-VariantSource = Any  # a TSV/CSV path, a DataFrame, or (protein_id, variant) pairs
+VariantSource = Any  # a TSV/CSV path, a DataFrame, or (protein_id, variant) pairs (an iterator is read lazily)
 
 
 def _chunks(variants: VariantSource, chunk_rows: int) -> Iterator[tuple[str, int, pd.DataFrame]]:
@@ -132,9 +133,12 @@ def _chunks(variants: VariantSource, chunk_rows: int) -> Iterator[tuple[str, int
             raise InputError(f"{name}: is empty") from None
         except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
             raise InputError(f"{name}: cannot be read as a table ({str(exc).splitlines()[0]})") from None
-    else:
-        pairs = list(variants)
-        frames = [pd.DataFrame(pairs, columns=["protein_id", "variant"], dtype=str)] if pairs else []
+    else:  # (protein_id, variant) pairs, read lazily
+        pairs = iter(variants)
+        frames = (
+            pd.DataFrame(chunk, columns=["protein_id", "variant"], dtype=str)
+            for chunk in iter(lambda: list(itertools.islice(pairs, chunk_rows)), [])
+        )
         name = "<variants>"
     line = 2
     iterator = iter(frames)

@@ -127,6 +127,8 @@ def test_stream_in_chunks_equals_one_shot(tmp_path: Path) -> None:
     pd.DataFrame({"protein_id": "P49841", "variant": variants}).to_csv(path, index=False)
     chunks = list(score_variants_iter(EXAMPLE, path, chunk_rows=5))
     assert len(chunks) == 9
+    pairs = (("P49841", v) for v in variants)  # a generator is read chunk by chunk too
+    assert len(list(score_variants_iter(EXAMPLE, pairs, chunk_rows=5))) == 9
     # float32 sums may differ in the last bits with the batch's composition; percentiles amplify that where
     # the background is dense (1e-8 in a score, 2e-5 in a percentile)
     streamed, whole = pd.concat(chunks, ignore_index=True), phosnet.score_variants(EXAMPLE, path)
