@@ -158,5 +158,6 @@ def test_header_once_and_empty_output_has_a_header() -> None:
 def test_format_for() -> None:
     assert [format_for(p) for p in ("a.tsv", "a.CSV", "a.gff", "a.gff3", "-", None, "a.out")] == [
         "tsv", "csv", "gff3", "gff3", "tsv", "tsv", "tsv"]
+    assert [format_for(p) for p in ("a.tsv.gz", "a.csv.GZ", "a.gff3.gz", "a.gz")] == ["tsv", "csv", "gff3", "tsv"]
     with pytest.raises(ValueError, match="format must be"):
         format_for("a.tsv", "bed")
