@@ -288,3 +288,23 @@ def test_progress_counts_bytes_of_known_size_inputs(tmp_path: Path, gz: bool, ca
     assert "100%" in shown and "3,000 proteins" in shown
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b">a\nMSTK\n")))
     assert checked_fasta_inputs([path, "-"]).total_bytes is None  # stdin: size unknown, the bar counts sites
+
+
+@pytest.mark.parametrize("suffix", [".tsv", ".csv", ".gff3"])
+def test_uniprot_columns_and_percentiles_in_every_format_also_gz(tmp_path: Path, suffix: str,
+                                                                 bundled: pd.DataFrame) -> None:
+    plain, packed = tmp_path / f"s{suffix}", tmp_path / f"s{suffix}.gz"
+    for out in (plain, packed):
+        assert CliRunner().invoke(cli, ["scan", str(EXAMPLE), "-o", str(out), "-q"]).exit_code == 0
+    assert packed.read_bytes()[:2] == b"\x1f\x8b" and gzip.decompress(packed.read_bytes()) == plain.read_bytes()
+    akt1 = bundled[(bundled["protein_id"] == "sp|P31749|AKT1_HUMAN") & (bundled["position"] == 473)].iloc[0]
+    if suffix == ".gff3":
+        line = next(x for x in plain.read_text().splitlines() if x.startswith("sp|P31749|AKT1_HUMAN\tphosnet\t")
+                    and "\t473\t473\t" in x)
+        assert f"accession=P31749;gene=AKT1;residue=S;window={akt1['window']};percentile=" in line
+    else:
+        got = read_table(plain, "\t" if suffix == ".tsv" else ",")
+        row = got[(got["protein_id"] == "sp|P31749|AKT1_HUMAN") & (got["position"] == 473)].iloc[0]
+        assert (row["accession"], row["gene"]) == ("P31749", "AKT1")
+        assert row["percentile"] == pytest.approx(akt1["percentile"], abs=0.005)
+        assert set(got["gene"]) == {"AKT1", "GSK3B", "FOXO3", "BAD", "CDKN1B"}
