@@ -327,7 +327,9 @@ def test_ctrl_c_during_start_up_is_one_line(big_fasta, tmp_path, delay):
     time.sleep(delay)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130 and "Traceback" not in err and err.strip() == "phosnet: interrupted"
+    # the tiny model's one warning (no background table) may come before the interruption
+    lines = [line for line in err.splitlines() if "has no background table" not in line]
+    assert proc.returncode == 130 and "Traceback" not in err and "\n".join(lines).strip() == "phosnet: interrupted"
     assert os.listdir(tmp_path) == []
 
 
