@@ -49,3 +49,24 @@ def prefetch(iterator: Iterator[Any], depth: int = 2, name: str = "phosnet-reade
             yield item
     finally:
         stop.set()
+
+
+def limit_malloc_arenas(arenas: int = 2) -> None:
+    """Cap glibc's per-thread malloc arenas (a no-op elsewhere).
+
+    A scan runs five threads (reader, scorer, engine workers, writer); with an arena each, memory freed by one
+    batch stays cached in several arenas and the peak drifts up by tens of MB from run to run. Two arenas keep it
+    flat at no measurable cost. For command-line processes (it is process-wide), before their threads start.
+    """
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(-8, arenas)  # M_ARENA_MAX
+    except (OSError, AttributeError):
+        pass
+

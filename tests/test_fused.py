@@ -186,14 +186,22 @@ def test_auto_compiles_only_large_calls(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_a_small_scan_never_imports_numba(tmp_path: Path) -> None:
+    """Neither the API nor the CLI pays numba's import (or pandas', for the CLI) on the 5-protein example."""
     code = (
         "import sys, phosnet\n"
+        "from phosnet.cli import main\n"
+        "try:\n"
+        f"    main(['scan', {str(EXAMPLE)!r}, '--model', {str(TINY)!r}, '-o', {str(tmp_path / 'out.tsv')!r}, '-q'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('numba' in sys.modules, 'pandas' in sys.modules)\n"
         f"df = phosnet.predict({str(EXAMPLE)!r}, model={str(TINY)!r})\n"
         "print(len(df), 'numba' in sys.modules)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(Path(phosnet.__file__).parents[1])}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
-    assert out.split() == ["320", "False"]
+    assert out.split() == ["False", "False", "320", "False"]
+    assert len((tmp_path / "out.tsv").read_text().splitlines()) == 321
 
 
 def test_cache_goes_to_a_user_directory_when_the_package_is_read_only(

@@ -51,6 +51,10 @@ class _Progress:
         self.bar.close()
 
 
+LARGE_INPUT_BYTES = 1 << 20
+"""Inputs this large (bytes on disk) surely hold enough sites for the compiled kernel: it starts loading at once."""
+
+
 @click.command("scan")
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
 @click.option("-o", "--output", default="-", metavar="PATH",
@@ -101,7 +105,9 @@ def scan(
     Example:
       phosnet scan proteome.fasta.gz -o sites.tsv --stringency high
     """
+    from phosnet._threads import limit_malloc_arenas
     from phosnet.cli import is_quiet
+    from phosnet.engines import prepare_compiled
     from phosnet.errors import InputError
     from phosnet.io.outputs import check_outputs, model_inputs
     from phosnet.io.sequences import checked_fasta_inputs
@@ -115,6 +121,9 @@ def scan(
     check_outputs({"--output": output, "--summary": summary}, [*inputs, *model_inputs(model)])
     output_format = format_for(output, fmt)
     records = checked_fasta_inputs(inputs)
+    limit_malloc_arenas()
+    if (records.total_bytes or 0) >= LARGE_INPUT_BYTES:
+        prepare_compiled(engine)  # numba loads while the model loads and the first batch is read
     settings = resolve_settings(model, residues=residues, threshold=threshold, specificity=specificity,
                                 stringency=stringency, engine=engine)
     progress = _Progress(disable=True if quiet else None, total_bytes=records.total_bytes,

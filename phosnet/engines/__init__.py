@@ -73,9 +73,18 @@ def build_engine(model: PhosnetModel, engine: str = "auto") -> Engine:
     return KerasEngine(model) if engine == "keras" else TensorFlowEngine(model)
 
 
+def prepare_compiled(engine: str = "auto") -> None:
+    """Start loading the numpy engine's compiled kernel in the background (for a caller that knows a large input is
+    coming; the first large call waits for it anyway, so scores do not depend on timing)."""
+    if engine in {"auto", "numpy"}:
+        from phosnet.engines import _fused
+
+        _fused.load_in_background()
+
+
 def make_engine(model: PhosnetModel, engine: str = "auto") -> Engine:
     """The prediction engine for ``model``: ``"auto"``, ``"numpy"``, ``"tensorflow"`` or ``"keras"`` (made once)."""
     return model.engine(engine)
 
 
-__all__ = ["ENGINES", "Engine", "UnsupportedModel", "build_engine", "make_engine"]
+__all__ = ["ENGINES", "Engine", "UnsupportedModel", "build_engine", "make_engine", "prepare_compiled"]

@@ -33,8 +33,8 @@ logger = logging.getLogger(__name__)
 ALPHABET_SIZE = 21
 """Residue codes in windows (``ACDEFGHIKLMNPQRSTVWY`` and ``X``)."""
 
-BLOCK_ROWS = 1536
-"""At most this many pooled positions per product block (the block's ``Y`` stays in the core's L2 cache)."""
+BLOCK_ROWS = 512
+"""At most this many sequence positions per product block (the block's ``Y`` stays in the core's L2 cache)."""
 
 MAX_EDGE_TABLE_BYTES = 64 << 20
 """Edge-cell product tables larger than this are not precomputed (the numpy stack is used instead)."""
@@ -134,6 +134,9 @@ def _compile() -> Any:
         edge_table: np.ndarray,  # (rows, U * F2) float32: products cell @ W_t for each residue combination
         relu: bool,
         block_rows: int,
+        row_of: np.ndarray,  # (cap,) int64 workspace
+        pool: np.ndarray,  # (cap, F1) float32 workspace
+        y: np.ndarray,  # (cap, k2 * F2) float32 workspace
         out: np.ndarray,  # (n, n2, F2) float32
     ) -> None:
         n = starts.shape[0]
@@ -142,10 +145,6 @@ def _compile() -> Any:
         k2 = tap_cell.shape[1]
         f2 = bias2.shape[0]
         last = cells[cells.shape[0] - 1] * pool_size if cells.shape[0] else 0
-        cap = max(block_rows, last + 1) + 1
-        row_of = np.full(cap, -1, dtype=np.int64)
-        pool = np.empty((cap, f1), dtype=np.float32)
-        y = np.empty((cap, k2 * f2), dtype=np.float32)
         acc = np.empty(f2, dtype=np.float32)
         w0 = 0
         while w0 < n:
@@ -296,6 +295,21 @@ class FusedStack:
             for u, (p, _) in enumerate(uses[j]):
                 self.edge_out[e, u] = p
         self.edge_table = np.ascontiguousarray(np.concatenate(blocks) if blocks else np.zeros((1, f2), np.float32))
+        last = int(self.cells[-1]) * pool_size if len(self.cells) else 0
+        self._block = BLOCK_ROWS
+        self._cap = max(self._block, last + 1) + 1
+        self._local = threading.local()
+
+    def _workspace(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """This thread's buffers (kept between calls: no fresh pages per chunk, memory flat)."""
+        local = self._local
+        if getattr(local, "out", None) is None or len(local.out) < n:
+            f1, cols = self.table.shape[1], self.w2cat.shape[1]
+            local.row_of = np.full(self._cap, -1, dtype=np.int64)
+            local.pool = np.empty((self._cap, f1), dtype=np.float32)
+            local.y = np.empty((self._cap, cols), dtype=np.float32)
+            local.out = np.empty((max(n, 512), self.n2, self.f2), dtype=np.float32)
+        return local.row_of, local.pool, local.y, local.out
 
     def _edge_cells(self, j: int, dep_lo: int, dep_hi: int) -> np.ndarray:
         """Pooled cell ``j`` of a window for every combination of the residues at ``dep_lo:dep_hi`` (zero padding
@@ -316,18 +330,20 @@ class FusedStack:
         assert cell is not None
         return cell
 
-    def __call__(self, code: np.ndarray, starts: np.ndarray, out: np.ndarray | None = None, fn: Any = None
-                 ) -> np.ndarray:
-        """Outputs of the second convolution, ``(n, n2, F2)`` float32, for windows ``code[s : s + width]``."""
+    def __call__(self, code: np.ndarray, starts: np.ndarray, fn: Any = None) -> np.ndarray:
+        """Outputs of the second convolution, ``(n, n2, F2)`` float32, for windows ``code[s : s + width]``.
+
+        The result is a view of this thread's buffer: valid until the thread's next call (copy to keep it).
+        """
         fn = fn or kernel()
         if fn is None:
             raise RuntimeError("numba is not available")
         n = len(starts)
-        if out is None:
-            out = np.empty((n, self.n2, self.f2), dtype=np.float32)
+        row_of, pool, y, buffer = self._workspace(n)
+        out = buffer[:n]
         if n:
             fn(np.ascontiguousarray(code, dtype=np.int8), np.ascontiguousarray(starts, dtype=np.int64), self.width,
                self.table, self.base, self.k1, self.o1, self.pool_size, self.w2cat, self.bias2, self.tap_cell,
                self.cells, self.edge_lo, self.edge_len, self.edge_row, self.edge_uses, self.edge_out,
-               self.edge_table, self.relu, BLOCK_ROWS, out)
+               self.edge_table, self.relu, self._block, row_of, pool, y, out)
         return out

@@ -41,7 +41,7 @@ ENGINE_CHUNK = 2048
 SHARED_POSITIONS = 1024
 """At most this many sequence positions per chunk when convolutions are shared between windows (numpy stack)."""
 
-COMPILED_CHUNK = 1024
+COMPILED_CHUNK = 512
 """Windows per chunk when the compiled kernel runs the shared stacks (it blocks positions itself)."""
 
 COMPILE_AFTER_WINDOWS = 8192
