@@ -115,8 +115,11 @@ def resolve_settings(
         resolved_residues = check_window_options(residues or loaded.residues, loaded.flank)
     except ValueError as exc:
         raise InputError(str(exc)) from None
-    if not set(resolved_residues) <= set(loaded.residues.upper()):
-        logger.warning("model %s was trained on %s; scoring %s anyway", loaded.name, loaded.residues, resolved_residues)
+    untrained = "".join(r for r in resolved_residues if r not in loaded.residues.upper())
+    if untrained:  # its threshold and background mean nothing for a residue it never saw: refuse, never guess
+        raise InputError(f"model {loaded.name} was trained on {loaded.residues} sites only; it cannot score "
+                         f"{untrained} (residues must be a subset of {loaded.residues}; train a model with "
+                         f"--residues {loaded.residues}{untrained} for that)")
     background = loaded.background
     if background is None:
         if stringency is not None:
@@ -234,11 +237,17 @@ def predict(
     ----------
     sequences
         A FASTA path (plain or ``.gz``) or ``"-"``, FASTA text, one sequence string, a ``{id: sequence}``
-        mapping, Biopython ``SeqRecord`` objects, or ``(id, sequence)`` pairs.
+        mapping, Biopython ``SeqRecord`` objects, or ``(id, sequence)`` pairs, told apart by one rule
+        (:func:`phosnet.io.sequences.iter_sequences`): a ``pathlib.Path`` is a file; a ``str`` is FASTA text if
+        it starts with ``>``, stdin if ``"-"``, a path if it holds ``/`` or ends in a FASTA suffix (``.fa``,
+        ``.fasta``, ``.faa``, ``.gz``, ...), else one sequence in upper-case letters. Wrong types (``None``,
+        ``bool``, ``bytes``, a bare tuple) raise ``TypeError`` naming the record; a missing file, an invalid
+        sequence or a repeated identifier raise :class:`~phosnet.errors.InputError`.
     model
         ``None`` for the bundled model, a bundled name, a ``.keras`` path or run folder, or a loaded model.
     residues
-        Candidate residues (subset of ``"STY"``); default: the model's.
+        Candidate residues, a subset of the model's (an S/T model refuses ``"Y"``: its threshold and background
+        mean nothing for tyrosines); default: the model's.
     threshold, specificity, stringency
         The ``predicted`` column is ``score >= threshold``; give a threshold, a specificity whose threshold is
         stored with the model, or a stringency (``"high"``, ``"medium"``, ``"low"``: the top 0.2 / 1 / 5% of

@@ -42,6 +42,12 @@ def phosnet_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "phosnet", *args]
 
 
+def default_signals() -> None:
+    """In the child: default dispositions, as in a terminal (a background job inherits SIGINT ignored)."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
+
+
 @pytest.fixture
 def fasta(tmp_path: Path) -> Path:
     path = tmp_path / "in.fasta"
@@ -306,7 +312,8 @@ def big_fasta(tmp_path_factory) -> Path:
 def test_signal_removes_the_part_file(tmp_path, big_fasta, signum, code):
     out = tmp_path / "out.tsv"
     proc = subprocess.Popen(phosnet_cmd("scan", str(big_fasta), "-m", TINY, "-o", str(out), "-q"),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+                            preexec_fn=default_signals)
     for _ in range(1200):
         if list(tmp_path.glob(".out.tsv.*.part")) or proc.poll() is not None:
             break
@@ -322,8 +329,8 @@ def test_signal_removes_the_part_file(tmp_path, big_fasta, signum, code):
 @pytest.mark.slow
 @pytest.mark.parametrize("delay", [0.3, 0.8])
 def test_ctrl_c_during_start_up_is_one_line(big_fasta, tmp_path, delay):
-    proc = subprocess.Popen(phosnet_cmd("scan", str(big_fasta), "-m", TINY, "-o", str(tmp_path / "o.tsv")),
-                            stderr=subprocess.PIPE, text=True, env=ENV)
+    proc = subprocess.Popen(phosnet_cmd("scan", str(big_fasta), "-m", TINY, "-o", str(tmp_path / "o.tsv"), "-q"),
+                            stderr=subprocess.PIPE, text=True, env=ENV, preexec_fn=default_signals)
     time.sleep(delay)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)

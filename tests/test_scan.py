@@ -63,8 +63,12 @@ def test_input_forms_give_the_same_scores(example_frame: pd.DataFrame, tmp_path:
         got = phosnet.predict(form, model=TINY)
         np.testing.assert_allclose(got["score"].to_numpy(), expected, atol=1e-6)
         assert got["protein_id"].tolist() == example_frame["protein_id"].tolist()
-    one = phosnet.predict(proteins["sp|P49841|GSK3B_HUMAN"].lower(), model=TINY)
+    one = phosnet.predict(proteins["sp|P49841|GSK3B_HUMAN"], model=TINY)
     assert set(one["protein_id"]) == {"sequence"}
+    with pytest.raises(phosnet.InputError, match="upper-case"):  # a lower-case word could be a mistyped file name
+        phosnet.predict(proteins["sp|P49841|GSK3B_HUMAN"].lower(), model=TINY)
+    lower = phosnet.predict({"sequence": proteins["sp|P49841|GSK3B_HUMAN"].lower()}, model=TINY)
+    pd.testing.assert_frame_equal(lower, one)  # in a mapping there is no doubt: any case
     assert one.loc[one["position"] == 9, "residue"].item() == "S"
 
 
@@ -76,7 +80,9 @@ def test_streaming_equals_one_shot(example_frame: pd.DataFrame) -> None:
 
 def test_options_threshold_specificity_residues_predicted_only() -> None:
     seqs = {"p": "MSTYKRRSSGTY" * 5}
-    assert phosnet.predict(seqs, model=TINY, residues="Y")["residue"].eq("Y").all()
+    assert phosnet.predict(seqs, model=TINY, residues="T")["residue"].eq("T").all()
+    with pytest.raises(phosnet.InputError, match="trained on ST sites only; it cannot score Y"):
+        phosnet.predict(seqs, model=TINY, residues="STY")  # an S/T model never calls tyrosines
     assert phosnet.predict(seqs, model=TINY, threshold=0.0)["predicted"].all()
     assert not phosnet.predict(seqs, model=TINY, threshold=1.0)["predicted"].any()
     strict = phosnet.predict(seqs, model=TINY, specificity=0.99)

@@ -108,11 +108,13 @@ def test_stdin_stdout_and_gz(tmp_path: Path, expected: pd.DataFrame) -> None:
     gz = tmp_path / "example.fasta.gz"
     with open(EXAMPLE, "rb") as src, gzip.open(gz, "wb") as dst:
         shutil.copyfileobj(src, dst)
-    result = run("-", str(gz), input=EXAMPLE.read_text())
+    renamed = EXAMPLE.read_text().replace(">", ">copy_")  # ids must be unique across the inputs of one scan
+    result = run("-", str(gz), input=renamed)
     assert result.exit_code == 0
     got = pd.read_csv(io.StringIO(result.stdout), sep="\t")
     assert len(got) == 2 * len(expected)
     assert got["position"].tolist() == expected["position"].tolist() * 2
+    assert got["protein_id"].str.startswith("copy_").sum() == len(expected)
 
 
 def test_summary_json(tmp_path: Path, expected: pd.DataFrame) -> None:

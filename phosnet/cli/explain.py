@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from phosnet.background import STRINGENCY
+from phosnet.engines import ENGINE_HELP
 from phosnet.errors import InputError, PhosnetError
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ def stdout_closed() -> None:
 @click.option("--specificity", type=float, default=None,
               help="Use the model's stored threshold for this specificity (e.g. 0.95).")
 @click.option("--engine", type=click.Choice(["auto", "numpy", "tensorflow", "keras"]), default="auto",
-              help="Prediction engine (all give the same scores).")
+              help=ENGINE_HELP)
 @click.pass_context
 def explain(
     ctx: click.Context,

@@ -13,7 +13,7 @@ import click
 
 from phosnet.background import STRINGENCY
 from phosnet.batches import DEFAULT_BATCH_SIZE
-from phosnet.engines import ENGINES
+from phosnet.engines import ENGINE_HELP, ENGINES
 
 
 class _Progress:
@@ -62,7 +62,8 @@ LARGE_INPUT_BYTES = 1 << 20
 @click.option("-m", "--model", default=None, metavar="NAME|PATH",
               help="Bundled model name, .keras file or training run folder  [default: the bundled akt-default]")
 @click.option("--residues", default=None, metavar="LETTERS",
-              help="Candidate residues, from S, T, Y  [default: the model's, e.g. ST]")
+              help="Candidate residues, a subset of the model's (S or T of an ST model; others are refused)  "
+                   "[default: the model's, e.g. ST]")
 @click.option("--stringency", type=click.Choice(list(STRINGENCY)), default=None,
               help="Call the top 0.2% (high), 1% (medium) or 5% (low) of the model's reference background "
                    "(every S/T of the human proteome for the bundled models)  [default: medium]")
@@ -78,7 +79,7 @@ LARGE_INPUT_BYTES = 1 << 20
 @click.option("--summary", default=None, metavar="PATH",
               help="Also write a JSON summary (version, model, threshold, counts).")
 @click.option("--engine", type=click.Choice(ENGINES), default="auto",
-              help="Prediction engine (all give the same scores; auto = numpy when the model allows).")
+              help=ENGINE_HELP)
 @click.pass_context
 def scan(
     ctx: click.Context,

@@ -48,6 +48,17 @@ class Engine(Protocol):
     def __call__(self, windows: np.ndarray) -> np.ndarray: ...
 
 
+ENGINE_TOLERANCE = 1e-5
+"""The engines' scores agree with Keras' own forward pass to this absolute difference (``tests/test_scan.py``)."""
+
+ENGINE_HELP = (
+    "Prediction engine; auto = numpy when the model allows. The engines' scores are not bit-identical: they "
+    f"agree with Keras' own to within {ENGINE_TOLERANCE:g} (tested), so a call can differ only for a score "
+    f"within {ENGINE_TOLERANCE:g} of the threshold."
+)
+"""The ``--engine`` help text of every verb (states the tolerance instead of claiming equal scores)."""
+
+
 def build_engine(model: PhosnetModel, engine: str = "auto") -> Engine:
     """A new engine ``engine`` for ``model`` (prefer :func:`make_engine`, which reuses the model's)."""
     if engine not in ENGINES:
@@ -87,4 +98,7 @@ def make_engine(model: PhosnetModel, engine: str = "auto") -> Engine:
     return model.engine(engine)
 
 
-__all__ = ["ENGINES", "Engine", "UnsupportedModel", "build_engine", "make_engine", "prepare_compiled"]
+__all__ = [
+    "ENGINES", "ENGINE_HELP", "ENGINE_TOLERANCE", "Engine", "UnsupportedModel", "build_engine", "make_engine",
+    "prepare_compiled",
+]
