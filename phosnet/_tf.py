@@ -1,4 +1,8 @@
-"""Import TensorFlow/Keras lazily and quietly.
+"""Import TensorFlow/Keras lazily and quietly, and say which extra to install when they are missing.
+
+TensorFlow is an optional dependency (``pip install "phosnet[train]"``): scanning, explaining and evaluating
+a saved model run on the numpy engine without it. :func:`require_tensorflow` is the check a verb that needs it
+makes before any work; :func:`tensorflow` raises the same one-line :class:`~phosnet.errors.PhosnetError`.
 
 TensorFlow writes start-up chatter (oneDNN, CUDA/cuDNN factory, CPU feature notices) straight to file
 descriptor 2, which ``TF_CPP_MIN_LOG_LEVEL`` does not fully silence. While TensorFlow is imported and its
@@ -14,10 +18,35 @@ import os
 import sys
 import tempfile
 from collections.abc import Iterator
+from importlib.util import find_spec
 from types import ModuleType
+
+from phosnet.errors import PhosnetError
 
 logger = logging.getLogger(__name__)
 _loaded: ModuleType | None = None
+
+TRAIN_EXTRA = 'pip install "phosnet[train]"'
+"""How to install what training needs."""
+
+
+def missing_tensorflow(what: str) -> PhosnetError:
+    """The one-line error for ``what`` (a verb or option) when TensorFlow is not installed."""
+    return PhosnetError(f"{what} needs TensorFlow: {TRAIN_EXTRA}")
+
+
+def tensorflow_installed() -> bool:
+    """Whether TensorFlow and Keras can be imported (checked without importing them)."""
+    try:
+        return find_spec("tensorflow") is not None and find_spec("keras") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def require_tensorflow(what: str) -> None:
+    """Raise :func:`missing_tensorflow` unless TensorFlow is installed (cheap: nothing is imported)."""
+    if not tensorflow_installed():
+        raise missing_tensorflow(what)
 
 
 @contextlib.contextmanager
@@ -43,6 +72,14 @@ def _captured_stderr_fd() -> Iterator[list[str]]:
             captured.append(sink.read().decode("utf-8", "replace"))
 
 
+def _import_tensorflow() -> ModuleType:
+    try:
+        import tensorflow as tf
+    except ImportError:
+        raise missing_tensorflow("training, the image task and the Keras engines") from None
+    return tf
+
+
 def tensorflow() -> ModuleType:
     """Return the ``tensorflow`` module, importing it (silenced) on first use."""
     global _loaded
@@ -50,12 +87,10 @@ def tensorflow() -> ModuleType:
         return _loaded
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if os.environ.get("PHOSNET_TF_CHATTER"):
-        import tensorflow as tf
-
-        _loaded = tf
-        return tf
+        _loaded = _import_tensorflow()
+        return _loaded
     with _captured_stderr_fd() as captured:
-        import tensorflow as tf
+        tf = _import_tensorflow()
 
         tf.get_logger().setLevel(logging.ERROR)
         with contextlib.suppress(Exception):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 _DONE = object()
 
 
-def prefetch(iterator: Iterator[Any], depth: int = 2, name: str = "phosnet-reader") -> Iterator[Any]:
+def prefetch(iterator: Iterator[Any], depth: int = 2, name: str = "phosnet-reader") -> Generator[Any, None, None]:
     """Run ``iterator`` in a daemon thread, ``depth`` items ahead; exceptions are re-raised in the caller."""
     slots: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()

@@ -243,7 +243,7 @@ def encode_sites(rows: pd.DataFrame, sequences: Mapping[str, str], flank: int) -
     out = np.empty((len(rows), 2 * flank + 1), dtype=np.int8)
     positions = rows["position"].to_numpy()
     for pid, where in rows.groupby("protein_id", sort=False).indices.items():
-        out[where] = _all_windows(sequences[pid], flank)[positions[where] - 1]
+        out[where] = _all_windows(sequences[str(pid)], flank)[positions[where] - 1]
     return out
 
 

@@ -44,7 +44,7 @@ def _figure(width: float, height: float) -> Any:
 def explain_figure(site_table: pd.DataFrame, *, threshold: float | None = None) -> Any:
     """The figure of one site of an explain table: a heatmap of ``delta`` (substitute x offset, the
     wild-type sequence along the axis) above a logo of each wild-type residue's importance."""
-    import logomaker  # type: ignore[import-untyped]
+    import logomaker
     from matplotlib.colors import Normalize
 
     from phosnet.mutagenesis import position_importance

@@ -16,7 +16,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -110,6 +110,10 @@ def resolve_settings(
     column, and one warning saying so.
     """
     check_threshold_options(threshold, specificity, stringency)
+    if engine in {"tensorflow", "keras"}:
+        from phosnet._tf import require_tensorflow
+
+        require_tensorflow(f"--engine {engine}")
     loaded = load_model(model)
     try:
         resolved_residues = check_window_options(residues or loaded.residues, loaded.flank)
@@ -160,7 +164,7 @@ def scan_batches(
     records = iter_records(sequences)
     background = model.background
 
-    def scored() -> Iterator[SiteBatch]:
+    def scored() -> Generator[SiteBatch, None, None]:
         raw = prefetch(raw_batches(records, settings.residues, model.flank, batch_size))
         try:
             for batch in raw:

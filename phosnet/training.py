@@ -164,13 +164,13 @@ def _callbacks(
     best = resume_state.get("best") if resume_state else None
     wait = int(resume_state.get("wait", 0)) if resume_state else 0
 
-    class _ResumableEarlyStopping(k.callbacks.EarlyStopping):
+    class _ResumableEarlyStopping(k.callbacks.EarlyStopping):  # type: ignore[name-defined]
         def on_train_begin(self, logs=None):
             super().on_train_begin(logs)
             if best is not None:
                 self.best, self.wait = best, wait
 
-    class _RunState(k.callbacks.Callback):
+    class _RunState(k.callbacks.Callback):  # type: ignore[name-defined]
         """Save ``last.keras`` and ``state.json`` after every epoch, so an interrupted run can resume, and
         ``model.keras`` when the monitored metric improved (each atomically; Keras' ``ModelCheckpoint`` writes
         in place, which a kill mid-write turns into a truncated file); report

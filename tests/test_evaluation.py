@@ -87,6 +87,7 @@ def test_plots_are_written(tmp_path, example):
         assert path.exists() and path.read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow
 def test_paired_bootstrap_separates_a_clear_win_from_a_tie(example):
     labels, scores = example
     rng = np.random.default_rng(7)
@@ -101,6 +102,7 @@ def test_paired_bootstrap_separates_a_clear_win_from_a_tie(example):
     assert swapped["roc_auc"]["ci_high"] < 0 and swapped["roc_auc"]["p_a_not_better"] > 0.99
 
 
+@pytest.mark.slow
 def test_paired_bootstrap_resamples_whole_groups(example):
     """Ten copies of every site: resampled site by site they fake precision; as groups they do not."""
     labels, scores = example

@@ -120,6 +120,7 @@ def test_site_forms_and_errors(tmp_path: Path) -> None:
         phosnet.explain(EXAMPLE, "S9")
 
 
+@pytest.mark.slow
 def test_cli_writes_table_and_figures(tmp_path: Path) -> None:
     out, pdf, png = tmp_path / "explain.csv", tmp_path / "explain.pdf", tmp_path / "s9.png"
     result = CliRunner().invoke(cli, ["explain", str(EXAMPLE), "P49841:S9", "P31749:S473", "-o", str(out),

@@ -21,6 +21,8 @@ from phosnet.images.task import (  # noqa: E402
     train_image_model,
 )
 
+pytestmark = pytest.mark.slow  # trains image networks
+
 RUN_FILES = ("model.keras", "history.tsv", "config.json", "metrics.json", "training_curves.png",
              "predictions.png")
 

@@ -22,9 +22,9 @@ TINY = DATA / "tiny.keras"
 EXAMPLE = Path(phosnet.__file__).parent / "examples" / "akt_substrates.fasta"
 
 
-@pytest.fixture(scope="module")
-def example_frame() -> pd.DataFrame:
-    return phosnet.predict(EXAMPLE, model=TINY)
+@pytest.fixture
+def example_frame(tiny_example_scan: pd.DataFrame) -> pd.DataFrame:
+    return tiny_example_scan.copy()
 
 
 def test_known_akt_sites_are_rows_with_their_windows(example_frame: pd.DataFrame) -> None:

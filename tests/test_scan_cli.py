@@ -35,9 +35,9 @@ def run(*args: str, input: str | None = None):
     return CliRunner().invoke(cli, ["scan", *args, "--model", TINY, "-q"], input=input, catch_exceptions=False)
 
 
-@pytest.fixture(scope="module")
-def expected() -> pd.DataFrame:
-    return phosnet.predict(EXAMPLE, model=TINY)
+@pytest.fixture
+def expected(tiny_example_scan: pd.DataFrame) -> pd.DataFrame:
+    return tiny_example_scan.copy()
 
 
 def read_table(path: Path | io.StringIO, sep: str = "\t") -> pd.DataFrame:

@@ -88,6 +88,7 @@ def test_cli(tmp_path: Path, known: Path) -> None:
     assert result.exit_code == 0 and pdf_pages(out) == 2
 
 
+@pytest.mark.slow
 def test_no_tensorflow_on_the_whatif_paths(tmp_path: Path) -> None:
     code = (
         "import sys, phosnet\n"

@@ -11,6 +11,8 @@ from click.testing import CliRunner
 
 from phosnet.cli import cli, main
 
+pytestmark = pytest.mark.slow  # trains a network through the CLI
+
 DATA = Path(__file__).parent / "data" / "train"
 SITES, PROTEINS = str(DATA / "sites.tsv"), str(DATA / "proteins.fasta")
 BACKGROUND = str(Path(__file__).parent / "data" / "background" / "human_sample.fasta")

@@ -12,6 +12,8 @@ from phosnet.akt import Recipe, average_models, evaluate, predict_windows, train
 from phosnet.datasets import labelled_windows
 from phosnet.errors import InputError
 
+pytestmark = pytest.mark.slow  # trains networks (tens of seconds per test)
+
 DATA = Path(__file__).parent / "data" / "train"
 SITES, PROTEINS = DATA / "sites.tsv", DATA / "proteins.fasta"
 SMALL = {"model": {"conv1_filters": 8, "conv2_filters": 8, "dense_units": 8}, "epochs": 2, "batch_size": 32}

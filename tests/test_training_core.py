@@ -10,6 +10,8 @@ import pytest
 from phosnet import training
 from phosnet._tf import keras
 
+pytestmark = pytest.mark.slow  # trains networks
+
 
 def _tiny_model(seed: int):
     training.set_seed(seed)

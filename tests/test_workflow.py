@@ -20,6 +20,8 @@ import pytest
 
 from phosnet.io.rows import COLUMNS
 
+pytestmark = pytest.mark.slow  # runs Snakemake workflows in subprocesses
+
 pytest.importorskip("snakemake", reason="snakemake is not installed (pip install 'phosnet[workflow]')")
 
 ROOT = Path(__file__).resolve().parents[1]

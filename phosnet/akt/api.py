@@ -158,6 +158,9 @@ def train(
     TrainResult
         The final Keras model, the run folder, the metadata (bundled-model format), metrics and predictions.
     """
+    from phosnet._tf import require_tensorflow
+
+    require_tensorflow("training")
     from phosnet.training import set_seed
 
     recipe = resolve_recipe(config, epochs=epochs, batch_size=batch_size, ensemble=ensemble,
@@ -272,9 +275,9 @@ def _score_held_out(
         metrics["test"] = binary_metrics(test["label"], test["score"], thresholds=thresholds)
     threshold = thresholds[f"{DEFAULT_SPECIFICITY:.2f}"]
     predictions["predicted"] = (predictions["score"] >= threshold).astype(int)
-    for split, part in (("validation", val), ("test", test)):
+    for split, rows in (("validation", val), ("test", test)):
         if split in metrics:
-            plot_curves({name: (part["label"], part["score"])}, run_dir, prefix=f"{split}_", title=f"({split})")
+            plot_curves({name: (rows["label"], rows["score"])}, run_dir, prefix=f"{split}_", title=f"({split})")
     return predictions, metrics
 
 
@@ -335,6 +338,7 @@ def evaluate(
         stored thresholds) and ``predictions`` (``protein_id, position, residue, label, window, score``).
     """
     loaded = load_model(model)
+    loaded.engine("auto")  # before any work: a model the numpy engine cannot run needs TensorFlow
     flank, residues = int(loaded.flank), str(loaded.residues)
     data = labelled_windows(sites, proteins, flank=flank, residues=residues, split_column=split_column,
                             missing_split="none")

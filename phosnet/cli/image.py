@@ -22,6 +22,9 @@ DATA_HELP = "Data file or directory (mnist.npz / IDX dir; cifar-10-batches-py / 
 @click.group("image", context_settings={"show_default": True})
 def image() -> None:
     """Train and use image classifiers (MNIST, CIFAR-10)."""
+    from phosnet._tf import require_tensorflow
+
+    require_tensorflow("phosnet image")
 
 
 @image.command("train")

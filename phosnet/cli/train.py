@@ -72,6 +72,10 @@ def train(ctx: click.Context, sites: Path, proteins: Path, out_dir: Path, config
     other S/T of those proteins is a negative). Thresholds at 90/95/99% specificity are set on the validation
     split; test metrics are reported when there is a test split.
     """
+    from phosnet._tf import require_tensorflow
+
+    require_tensorflow("phosnet train")
+
     from phosnet.cli import is_quiet
     from phosnet.io.outputs import check_run_folder
     from phosnet.windows import check_window_options

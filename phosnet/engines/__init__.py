@@ -78,6 +78,9 @@ def build_engine(model: PhosnetModel, engine: str = "auto") -> Engine:
         except UnsupportedModel as exc:
             if engine == "numpy":
                 raise PhosnetError(f"model {model.name}: the numpy engine cannot run it ({exc})") from None
+            from phosnet._tf import require_tensorflow
+
+            require_tensorflow(f"model {model.name} (the numpy engine cannot run it: {exc})")
             logger.info("model %s: %s not supported by the numpy engine; using TensorFlow", model.name, exc)
     from phosnet.engines.keras import KerasEngine, TensorFlowEngine
 

@@ -884,7 +884,7 @@ class NumpyEngine:
             graph = graphs.pop()
             if graph.shared is not None:
                 stacks.append(graph.shared)
-            graphs.extend(fn.__self__ for _, fn, _ in graph.steps if _takes_shared(fn))
+            graphs.extend(fn.__self__ for _, fn, _ in graph.steps if _takes_shared(fn))  # type: ignore[attr-defined]
         return stacks
 
     @property

@@ -67,7 +67,7 @@ ENV_VARS: dict[str, str] = {"mnist": "PHOSNET_MNIST", "cifar10": "PHOSNET_CIFAR1
 
 DATASETS: tuple[str, ...] = ("mnist", "cifar10")
 
-_IDX_DTYPES = {
+_IDX_DTYPES: dict[int, np.dtype] = {
     0x08: np.dtype(np.uint8),
     0x09: np.dtype(np.int8),
     0x0B: np.dtype(">i2"),
@@ -414,11 +414,11 @@ def read_image(path: str | os.PathLike, input_shape: Sequence[int]) -> np.ndarra
     except ImportError as exc:  # pragma: no cover - pillow is a dependency
         raise InputError(f"{path}: reading pictures needs Pillow") from exc
     try:
-        with Image.open(path) as image:
-            image = image.convert("L" if channels == 1 else "RGB")
-            if image.size != (width, height):
-                image = image.resize((width, height), Image.Resampling.BILINEAR)
-            x = np.asarray(image, dtype=np.uint8)
+        with Image.open(path) as opened:
+            picture = opened.convert("L" if channels == 1 else "RGB")
+            if picture.size != (width, height):
+                picture = picture.resize((width, height), Image.Resampling.BILINEAR)
+            x = np.asarray(picture, dtype=np.uint8)
     except (UnidentifiedImageError, OSError) as exc:
         raise InputError(f"{path}: not a readable image ({exc})") from exc
     if channels not in (1, 3):

@@ -96,7 +96,7 @@ def _time_budget_callback(seconds: float):
 
     keras = _keras()
 
-    class _StopAfter(keras.callbacks.Callback):
+    class _StopAfter(keras.callbacks.Callback):  # type: ignore[name-defined]
         """Stop training (mid-epoch if need be) once ``seconds`` have passed; count the batches run."""
 
         def __init__(self) -> None:

@@ -50,7 +50,7 @@ def _parse_labels(values: pd.Series, name: str) -> pd.Series:
         elif text in _FALSE:
             labels.append(0)
         else:
-            raise InputError(located(name, f"label {value!r} is not 0/1 or true/false", _row(index)))
+            raise InputError(located(name, f"label {value!r} is not 0/1 or true/false", _row(int(str(index)))))
     return pd.Series(labels, index=values.index, dtype="int8")
 
 
@@ -99,7 +99,7 @@ def read_sites(
     finite = pd.Series(np.isfinite(positions.to_numpy()), index=positions.index)
     bad = ~finite | (positions < 1) | (positions > MAX_POSITION) | (positions != positions.round())
     if bad.any():
-        index = int(bad.idxmax())
+        index = int(bad.idxmax())  # type: ignore[call-overload]
         raise InputError(
             located(
                 name,
@@ -132,7 +132,7 @@ def read_sites(
         if "residue" in table.columns:
             mismatch = table["residue"] != pd.Series(residues, index=table.index)
             if mismatch.any():
-                index = int(mismatch.idxmax())
+                index = int(mismatch.idxmax())  # type: ignore[call-overload]
                 row = table.loc[index]
                 raise InputError(
                     located(
@@ -146,6 +146,6 @@ def read_sites(
             table["residue"] = residues
     duplicated = table.duplicated(["protein_id", "position"])
     if duplicated.any():
-        index = int(duplicated.idxmax())
+        index = int(duplicated.idxmax())  # type: ignore[call-overload]
         raise InputError(located(name, "duplicate site (same protein_id and position)", _row(index)))
     return table
