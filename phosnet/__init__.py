@@ -1,7 +1,8 @@
 """phosnet: predict the serine/threonine residues that the kinase AKT (PKB) phosphorylates.
 
-Importing ``phosnet`` is fast: readers, windows and encoders use numpy only; TensorFlow is imported when a
-model is first needed (``predict``, ``load_model``, ``train``, ``evaluate``).
+Importing ``phosnet`` is fast: readers, windows and encoders use numpy only. ``predict``, ``load_model`` and
+``evaluate`` of a saved model run on the numpy engine without TensorFlow; ``train`` needs it (the ``[train]``
+extra: ``pip install "phosnet[train]"``).
 """
 
 from __future__ import annotations
