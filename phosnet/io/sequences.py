@@ -203,7 +203,7 @@ class FastaInputs:
         if sum(1 for i in names if str(i) == "-") > 1:
             raise InputError("standard input ('-') can be given only once")
         self._files: list[tuple[Any, int]] = []
-        streams = []
+        streams: list[Iterator[Any]] = []
         for name in names:
             if str(name) == "-":
                 records = read_fasta(name)
