@@ -108,3 +108,55 @@ def test_models_lists_and_shows_the_bundled_model():
     assert shown.exit_code == 0 and "training command:" in shown.output and "thresholds:" in shown.output
     assert "stringency:" in shown.output and re.search(r"medium \(default\) +1% ", shown.output)
     assert "of 62)" in shown.output  # held-out sensitivity: the 62 AKT sites of the test split
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_shipped_recipe_is_the_bundled_models_recipe():
+    """``--recipe akt-default`` is how the bundled model was trained (data paths aside)."""
+    from phosnet.akt import Recipe, read_config
+    from phosnet.recipes import recipe_file
+
+    shipped = Recipe.from_dict(read_config(recipe_file("akt-default"))).to_dict()
+    recorded = json.loads((REPO / "phosnet" / "pretrained" / "akt-default.json").read_text())["recipe"]
+    bundled = Recipe.from_dict(recorded).to_dict()  # settings added since then at their defaults
+    for key in ("pretrain", "hard_negatives"):
+        assert Path(shipped.pop(key)).name == Path(bundled.pop(key)).name
+    assert shipped == bundled
+
+
+def test_train_with_the_shipped_recipe(tmp_path):
+    tiny = tmp_path / "tiny.json"  # the shipped recipe at toy scale: same stages, tiny network and epochs
+    tiny.write_text(json.dumps({"model": {"conv1_filters": 4, "conv2_filters": 4, "dense_units": 4,
+                                          "pooling": "flatten", "linear_path": True},
+                                "epochs": 1, "ensemble": 2, "pretrain_epochs": 1, "distill_epochs": 1}))
+    result = CliRunner().invoke(cli, [
+        "train", SITES, PROTEINS, "--recipe", "akt-default", "--config", str(tiny), "--out-dir", str(tmp_path / "run"),
+        "--pretrain", str(DATA / "pretrain.tsv"), "--hard-negatives", str(REPO / "data" / "human_phosphosites.tsv")])
+    assert result.exit_code == 0, result.output
+    recipe = json.loads((tmp_path / "run" / "model.json").read_text())["recipe"]
+    assert recipe["combine"] == "distill" and recipe["hard_negative_weight"] == 10  # from the shipped recipe
+    assert recipe["pretrain"] == str(DATA / "pretrain.tsv") and recipe["ensemble"] == 2  # from the options
+    assert (tmp_path / "run" / "distill" / "model.keras").exists()
+
+
+def test_recipe_errors_are_one_line(tmp_path, monkeypatch, capsys):
+    import shutil
+
+    import phosnet.recipes as recipes
+
+    with pytest.raises(SystemExit) as exc:
+        main(["train", SITES, PROTEINS, "--recipe", "no-such-recipe", "--out-dir", str(tmp_path / "a")])
+    assert exc.value.code != 0 and "no recipe named 'no-such-recipe'" in capsys.readouterr().err
+    # a copy of the package's recipes outside any checkout, run from an empty folder: the data is not found
+    elsewhere = tmp_path / "site-packages" / "phosnet" / "recipes"
+    shutil.copytree(recipes.RECIPES_DIR, elsewhere)
+    monkeypatch.setattr(recipes, "RECIPES_DIR", elsewhere)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(["train", SITES, PROTEINS, "--recipe", "akt-default", "--out-dir", str(tmp_path / "b")])
+    err = capsys.readouterr().err.strip()
+    assert exc.value.code != 0 and len(err.splitlines()) == 1
+    assert "--hard-negatives PATH" in err or "--pretrain PATH" in err
+    assert not (tmp_path / "b" / "model.keras").exists()

@@ -66,7 +66,9 @@ def test_creating_rxrxx_st_raises_the_site() -> None:
     for protein_id, variant, position in cases:
         row = table[(table["protein_id"] == protein_id) & (table["variant"] == variant)
                     & (table["position"] == position)].iloc[0]
-        assert row["delta"] > 0.1, (protein_id, variant, row["ref_score"], row["alt_score"])
+        # up by at least 0.05 and by 30% (model-independent enough: v1 and v2 of akt-default both pass)
+        assert row["delta"] > 0.05 and row["alt_score"] > 1.3 * row["ref_score"], (
+            protein_id, variant, row["ref_score"], row["alt_score"])
     # e.g. AKT1 L202R makes R202-x-R204-x-x-S205: from 0.0002 to a call
     row = site_row(table[table["protein_id"] == "sp|P31749|AKT1_HUMAN"], "L202R", 205)
     assert row["effect"] == "gain"

@@ -2,8 +2,9 @@
 """AKT site quality on held-out protein clusters: phosnet's default recipe vs the plain seed recipe vs the
 Kinase Library, on the validation and test splits of data/akt_sites.tsv, in two views.
 
-    python benchmarks/akt_quality/run.py            # trains both recipes, scores KL, writes RESULTS.md
+    python benchmarks/akt_quality/run.py            # trains both recipes, scores KL, writes the tables
     python benchmarks/akt_quality/run.py --reuse    # reuse finished runs in benchmarks/akt_quality/runs/
+    python benchmarks/akt_quality/run.py --reuse --skip-seed --extra "v1=/tmp/v1.keras"   # + another model
 
 Views
   all S/T      every S/T of the split's proteins; positives = known AKT sites (the training task)
@@ -12,7 +13,8 @@ Views
                human proteins (mouse/rat proteins contribute AKT sites but no known-phosphosite negatives)
 
 Methods
-  phosnet default   `phosnet train` with benchmarks/akt_quality/default.yaml (the bundled model's recipe)
+  phosnet default   `phosnet train --recipe akt-default` (phosnet/recipes/akt-default.yaml, the bundled
+                    model's recipe)
   seed recipe       the default network, Adam 1e-3, batch 64, 20 epochs, early stopping / LR reduction /
                     best checkpoint on val_auc (mode max), no pretraining, no class weighting, one model
   bundled model     phosnet/pretrained/akt-default.keras as shipped (should match "phosnet default")
@@ -128,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--reuse", action="store_true", help="reuse finished runs in benchmarks/akt_quality/runs/")
     ap.add_argument("--skip-seed", action="store_true", help="leave out the seed recipe")
+    ap.add_argument("--extra", action="append", default=[], metavar="LABEL=MODEL",
+                    help="also score this model (.keras file, run folder or bundled name), e.g. a previous bundled "
+                         "model saved from git; repeatable")
     args = ap.parse_args(argv)
 
     from phosnet.akt import predict_windows
@@ -136,8 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     from phosnet.evaluation import paired_bootstrap, plot_curves, threshold_at_specificity
 
     started = dt.datetime.now(dt.UTC)
-    default_run, default_s = train_run("default", ["--config", "benchmarks/akt_quality/default.yaml",
-                                                   "--name", "akt-default"], args.reuse)
+    default_run, default_s = train_run("default", ["--recipe", "akt-default", "--name", "akt-default"], args.reuse)
     runs = {"phosnet default": default_run}
     times = {"phosnet default": default_s}
     if not args.skip_seed:
@@ -154,6 +158,9 @@ def main(argv: list[str] | None = None) -> int:
         scores[method] = predict_windows(load_model(run).keras_model, data.index)
     bundled = load_model("akt-default")
     scores["bundled akt-default"] = predict_windows(bundled.keras_model, data.index)
+    for extra in args.extra:
+        label, _, path = extra.partition("=")
+        scores[label] = predict_windows(load_model(path).keras_model, data.index)
     members = sorted((default_run / "members").glob("member-*/finetune/model.keras"))
     if len(members) > 1:  # the default run's members one by one and score-averaged (what the soup replaces)
         from phosnet._tf import keras
@@ -202,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     cluster = table["protein_id"].map(clusters).to_numpy()
     rivals = [m for m in ("KL AKT1", "KL AKT2", "KL max percentile(AKT1-3)") if m in scores]
     rivals += [m for m in scores if m.endswith("score average (same members)")]
+    rivals += [extra.partition("=")[0] for extra in args.extra]
     boot_rows = []
     for view in ("all S/T", "phosphosites"):
         for split in ("validation", "test"):

@@ -38,6 +38,9 @@ def _summary(metrics: dict[str, Any]) -> str:
 @click.argument("proteins", type=_EXISTING)
 @click.option("-o", "--out-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Run folder: model.keras, model.json, history.tsv, metrics.json, plots.")
+@click.option("--recipe", default=None,
+              help="A recipe shipped with phosnet, by name: akt-default trains the way the bundled model was "
+                   "trained. --config and the options below override it.")
 @click.option("--config", "config", type=_EXISTING, default=None,
               help="Training recipe (YAML or JSON; see phosnet.akt.Recipe). Options below override it.")
 @click.option("--epochs", type=click.IntRange(1), default=None, help="Maximum epochs (recipe default: 20).")
@@ -45,6 +48,9 @@ def _summary(metrics: dict[str, Any]) -> str:
 @click.option("--ensemble", type=click.IntRange(1), default=None, help="Members (seeds) combined into one model.")
 @click.option("--pretrain", type=_EXISTING, default=None,
               help="window,label table of general phosphosites to pretrain on before the AKT sites.")
+@click.option("--hard-negatives", type=_EXISTING, default=None,
+              help="Table of known phosphosites (accession, position): training negatives listed there weigh the "
+                   "recipe's hard_negative_weight.")
 @click.option("--seed", type=int, default=0, help="Seed of the first member (member i uses seed + i).")
 @click.option("--flank", type=click.IntRange(0), default=DEFAULT_FLANK, help="Residues each side of the site.")
 @click.option("--residues", default=DEFAULT_RESIDUES, help="Candidate residues (negatives of positives-only tables).")
@@ -62,10 +68,10 @@ def _summary(metrics: dict[str, Any]) -> str:
                    "table that gives scans a percentile column and --stringency levels.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in --out-dir.")
 @click.pass_context
-def train(ctx: click.Context, sites: Path, proteins: Path, out_dir: Path, config: Path | None, epochs: int | None,
-          batch_size: int | None, ensemble: int | None, pretrain: Path | None, seed: int, flank: int, residues: str,
-          split_column: str, split_seed: int, validation_split: float, test_split: float, name: str,
-          background: Path | None, resume: bool) -> None:
+def train(ctx: click.Context, sites: Path, proteins: Path, out_dir: Path, recipe: str | None, config: Path | None,
+          epochs: int | None, batch_size: int | None, ensemble: int | None, pretrain: Path | None,
+          hard_negatives: Path | None, seed: int, flank: int, residues: str, split_column: str, split_seed: int,
+          validation_split: float, test_split: float, name: str, background: Path | None, resume: bool) -> None:
     """Train an AKT site model on SITES (a site table) and PROTEINS (FASTA).
 
     SITES lists protein_id and position, with a 0/1 label for every candidate or only the positives (then every
@@ -84,13 +90,21 @@ def train(ctx: click.Context, sites: Path, proteins: Path, out_dir: Path, config
         residues = check_window_options(residues, flank)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--residues") from None
-    check_run_folder(out_dir, RUN_FILES, [sites, proteins, config, pretrain])
+    check_run_folder(out_dir, RUN_FILES, [sites, proteins, config, pretrain, hard_negatives])
+    from phosnet.akt import read_config
     from phosnet.akt import train as train_api
 
     quiet = is_quiet(ctx)
     command = " ".join(shlex.quote(a) for a in ["phosnet", *sys.argv[1:]])
+    values = read_config(config) if config is not None else {}
+    if hard_negatives is not None:
+        values["hard_negatives"] = str(hard_negatives)
+    if recipe is not None:
+        from phosnet.recipes import load_recipe
+
+        values = load_recipe(recipe, {**values, "pretrain": str(pretrain) if pretrain is not None else None})
     result = train_api(
-        sites, proteins, out_dir=out_dir, config=config, epochs=epochs, batch_size=batch_size, seed=seed,
+        sites, proteins, out_dir=out_dir, config=values, epochs=epochs, batch_size=batch_size, seed=seed,
         flank=flank, residues=residues, split_column=split_column, split_seed=split_seed,
         validation_fraction=validation_split, test_fraction=test_split, pretrain=pretrain, ensemble=ensemble,
         resume=resume, name=name, command=command, progress=not quiet, background=background,
