@@ -13,10 +13,10 @@ python3 -m venv "$venv"
 echo "date:    $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs; load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "python:  $("$venv/bin/python" --version), $("$venv/bin/pip" --version | cut -d' ' -f1-2)"
-start=$(date +%s.%N)
-"$venv/bin/pip" install --quiet . 2>/dev/null
-end=$(date +%s.%N)
-echo "pip install . : $(echo "$end - $start" | bc) s wall"
+# wall time, and CPU time (user + sys of pip and its children: the fairer number on a shared machine)
+/usr/bin/time -f "pip install . : %e s wall, %U s user + %S s sys CPU" -o /tmp/phosnet-light-install.time \
+    "$venv/bin/pip" install --quiet . 2>/dev/null
+cat /tmp/phosnet-light-install.time
 echo "venv size:      $(du -sh "$venv" | cut -f1)"
 if "$venv/bin/pip" list 2>/dev/null | grep -i -E '^(tensorflow|keras) '; then
     echo "FAIL: TensorFlow/Keras installed"; exit 1
