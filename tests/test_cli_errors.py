@@ -91,6 +91,7 @@ def test_train_with_a_bad_split_is_one_line_and_leaves_no_run_folder(tmp_path, c
     path = _sites_with_split(tmp_path, {"test": "tset"})
     code, _, err = run_main(["train", str(path), str(PROTEINS), "-o", str(tmp_path / "run")], capsys)
     one_line_error(code, err, "tset")
+    assert not (tmp_path / "run").exists()
 
 
 # -- site table positions -----------------------------------------------------------------------------------
@@ -273,3 +274,78 @@ def test_damaged_model_names_the_model_not_the_output(tmp_path, capsys, part, da
     code, _, err = run_main(["scan", str(EXAMPLE), "-m", str(model), "-o", str(out), "-q"], capsys)
     one_line_error(code, err, "damaged.keras", needle)
     assert "out.tsv" not in err and not out.exists() and not list(tmp_path.glob(".out*"))
+
+
+# -- evaluate: the split the table or the run folder defines ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def positives_run(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("posrun")
+    recipe = root / "recipe.json"
+    recipe.write_text('{"model": {"conv1_filters": 4, "conv2_filters": 4, "dense_units": 4}}')
+    with pytest.raises(SystemExit) as info:
+        main(["train", str(TRAIN / "positives.tsv"), str(PROTEINS), "-o", str(root / "run"), "--epochs", "1",
+              "--config", str(recipe), "--split-seed", "1", "-q"])
+    assert info.value.code == 0
+    return root / "run"
+
+
+def test_evaluate_uses_the_runs_recorded_test_split(positives_run, capsys):
+    splits = pd.read_csv(positives_run / "splits.tsv", sep="\t")
+    test_proteins = set(splits.loc[splits["split"] == "test", "protein_id"])
+    code, out, err = run_main(["evaluate", str(positives_run), str(TRAIN / "positives.tsv"), str(PROTEINS),
+                               "--json"], capsys)
+    assert code == 0, err
+    import json
+
+    metrics = json.loads(out)
+    assert metrics["split"] == "test" and "splits.tsv" in metrics["split_source"]
+    assert metrics["proteins"] == len(test_proteins) and metrics["trained_on_proteins"] == 0
+    everything = json.loads(run_main(["evaluate", str(positives_run), str(TRAIN / "positives.tsv"), str(PROTEINS),
+                                      "--json", "--split", "all"], capsys)[1])
+    assert everything["n"] > metrics["n"] and everything["proteins"] == 15
+
+
+def test_evaluate_warns_about_proteins_the_model_trained_on(positives_run, capsys):
+    # sites.tsv has its own split column, which differs from the run's random split by protein
+    code, out, err = run_main(["evaluate", str(positives_run), str(SITES), str(PROTEINS)], capsys)
+    splits = pd.read_csv(positives_run / "splits.tsv", sep="\t")
+    train = set(splits.loc[splits["split"] == "train", "protein_id"])
+    table = pd.read_csv(SITES, sep="\t")
+    overlap = train & set(table.loc[table["split"] == "test", "protein_id"])
+    assert code == 0 and "split from the table's 'split' column" in out
+    assert (f"{len(overlap)} of the" in err and "training split" in err) if overlap else "training split" not in err
+
+
+@pytest.mark.parametrize("label", [0, 1])
+def test_evaluate_one_class_split_is_one_line(tmp_path, capsys, label):
+    table = pd.read_csv(SITES, sep="\t")
+    table.loc[table["split"] == "test", "label"] = label
+    if label == 0:
+        table.loc[table["split"] != "test", "label"] = 0
+        table.loc[table.index[0], "label"] = 1  # keep it a fully labelled table
+    path = tmp_path / "s.tsv"
+    table.to_csv(path, sep="\t", index=False)
+    code, _, err = run_main(["evaluate", TINY, str(path), str(PROTEINS)], capsys)
+    one_line_error(code, err, "all " + ("positive" if label else "negative"))
+
+
+def test_evaluate_unknown_split_option_is_an_error(capsys):
+    code, _, err = run_main(["evaluate", TINY, str(SITES), str(PROTEINS), "--split", "tset"], capsys)
+    one_line_error(code, err, "'tset'")
+
+
+def test_write_bundle_is_atomic(tmp_path):
+    from phosnet.bundle import write_bundle
+
+    (tmp_path / "model.keras").write_bytes(b"the previous model")
+
+    class Broken:
+        def save(self, path):
+            Path(path).write_bytes(b"PK half")
+            raise OSError(28, "No space left on device")
+
+    with pytest.raises(phosnet.PhosnetError, match="model.keras: cannot write .No space left on device"):
+        write_bundle(tmp_path, Broken(), {"name": "x"})
+    assert (tmp_path / "model.keras").read_bytes() == b"the previous model" and len(list(tmp_path.iterdir())) == 1

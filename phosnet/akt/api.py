@@ -47,7 +47,7 @@ from phosnet.bundle import (
     write_bundle,
     write_metadata,
 )
-from phosnet.datasets import LabelledWindows, labelled_windows, read_window_table
+from phosnet.datasets import SPLIT_SYNONYMS, LabelledWindows, labelled_windows, read_window_table
 from phosnet.engines import make_engine
 from phosnet.errors import InputError
 from phosnet.evaluation import binary_metrics, plot_curves
@@ -90,7 +90,7 @@ def _collect_history(run_dir: Path) -> None:
         table.insert(0, "member", -1)
         frames.append(table)
     if frames:
-        pd.concat(frames, ignore_index=True).to_csv(run_dir / HISTORY_FILE, sep="\t", index=False)
+        write_table(pd.concat(frames, ignore_index=True), run_dir / HISTORY_FILE)
 
 
 def train(
@@ -168,7 +168,6 @@ def train(
     run_dir = Path(out_dir)
     if not resume and (run_dir / MODEL_FILE).exists():
         raise InputError(f"{run_dir}: holds a trained model already (use --resume, or another --out-dir)")
-    run_dir.mkdir(parents=True, exist_ok=True)
 
     fractions = (1.0 - validation_fraction - test_fraction, validation_fraction, test_fraction)
     data = labelled_windows(sites, proteins, flank=flank, residues=residues, split_column=split_column,
@@ -179,6 +178,12 @@ def train(
             raise InputError(f"{sites}: the {split} split needs both positive and negative sites")
     options = StageOptions(recipe, {**recipe.model, "window": 2 * flank + 1}, resume, verbose, progress)
     pretrain_data = read_window_table(recipe.pretrain, flank=flank) if recipe.pretrain else None
+    # every input is read and checked: only now does the run folder appear (an input error leaves none)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{run_dir}: cannot create the run folder ({exc.strerror or exc})") from None
+    write_table(split_assignment(data), run_dir / SPLITS_FILE)
 
     write_json(run_dir / "config.json", {
         "recipe": recipe.to_dict(), "seed": seed, "flank": flank, "residues": residues,
@@ -226,7 +231,7 @@ def train(
         metadata["background"] = _background(path, background, predictions)
         write_metadata(run_dir, metadata)
     write_json(run_dir / "metrics.json", metrics)
-    predictions.to_csv(run_dir / "predictions.tsv", sep="\t", index=False)
+    write_table(predictions, run_dir / "predictions.tsv")
     return TrainResult(model, run_dir, metadata, metrics, predictions)
 
 
@@ -251,6 +256,55 @@ def _describe(recipe: Recipe) -> str:
            .get(recipe.combine, "") if recipe.ensemble > 1 else "")
         + (f", pretrained on {Path(recipe.pretrain).name}" if recipe.pretrain else "")
     )
+
+
+SPLITS_FILE = "splits.tsv"
+"""The run folder's record of which protein went to which split (``protein_id``, ``split``)."""
+
+
+def write_table(table: pd.DataFrame, path: Path) -> None:
+    """A DataFrame as TSV, atomically (a temp file renamed into place); a failed write names the path."""
+    from phosnet.errors import PhosnetError
+    from phosnet.io.atomic import atomic_output
+
+    try:
+        with atomic_output(path) as handle:
+            table.to_csv(handle, sep="\t", index=False)
+    except OSError as exc:
+        raise PhosnetError(f"{path}: cannot write ({exc.strerror or exc})") from None
+
+
+def split_assignment(data: LabelledWindows) -> pd.DataFrame:
+    """One row per protein: the split its sites went to (what :func:`evaluate` reads back)."""
+    return data.table[["protein_id", "split"]].drop_duplicates("protein_id").reset_index(drop=True)
+
+
+def recorded_splits(loaded: Any) -> pd.Series | None:
+    """``protein_id -> split`` recorded in a model's run folder: ``splits.tsv`` (every protein), else the
+    validation and test proteins of ``predictions.tsv`` (older runs); ``None`` for a model without a run folder."""
+    path = getattr(loaded, "path", None)
+    if path is None:
+        return None
+    folder = Path(path).parent
+    for name, complete in ((SPLITS_FILE, True), ("predictions.tsv", False)):
+        table_path = folder / name
+        if table_path.is_file():
+            try:
+                table = pd.read_csv(table_path, sep="\t", usecols=["protein_id", "split"], dtype=str)
+            except (ValueError, OSError, pd.errors.ParserError):
+                continue
+            mapping = table.drop_duplicates("protein_id").set_index("protein_id")["split"]
+            mapping.attrs["file"] = str(table_path)
+            mapping.attrs["complete"] = complete
+            return mapping
+    return None
+
+
+def training_proteins(recorded: pd.Series | None) -> set[str]:
+    """The proteins a run trained on, when its folder records them (``splits.tsv``)."""
+    if recorded is None or not recorded.attrs.get("complete"):
+        return set()
+    return set(recorded.index[recorded == "train"])
 
 
 def _score_held_out(
@@ -326,8 +380,10 @@ def evaluate(
     sites, proteins
         Site table and FASTA, as for :func:`train`. Positives-only tables get every other S/T as negatives.
     split
-        Evaluate only the rows of this split when the table has a ``split_column``; ``"all"`` or ``None``:
-        every row. Default: ``"test"``.
+        Evaluate only the rows of this split (default ``"test"``; ``"all"`` or ``None``: every row). The split
+        comes from the table's ``split_column``; without one, from the split recorded in the model's run folder
+        (``splits.tsv``, or the validation/test proteins of ``predictions.tsv``); without either, every row is
+        used and the metrics say so (``split_source``). A warning names proteins the model was trained on.
     out_dir
         If given, ``metrics.json``, ``predictions.tsv``, ``roc.png`` and ``pr.png`` are written there.
 
@@ -342,11 +398,40 @@ def evaluate(
     flank, residues = int(loaded.flank), str(loaded.residues)
     data = labelled_windows(sites, proteins, flank=flank, residues=residues, split_column=split_column,
                             missing_split="none")
+    if split is not None and str(split).strip().lower() != "all":
+        if str(split).strip().lower() not in SPLIT_SYNONYMS:
+            raise InputError(f"split {split!r} is not train, validation, test or all")
+        split = SPLIT_SYNONYMS[str(split).strip().lower()]
+    else:
+        split = None
+    recorded = recorded_splits(loaded)
     has_split = not (data.table["split"] == "all").all()
-    if has_split and split not in (None, "all"):
+    if split is None:
+        has_split, source = False, "every row (--split all)"
+    elif has_split:
+        source = f"the table's {split_column!r} column"
+    elif recorded is not None and split is not None:
+        data.table["split"] = data.table["protein_id"].map(recorded).fillna("unassigned").to_numpy()
+        has_split, source = True, f"the split recorded in the model's run folder ({recorded.attrs['file']})"
+    else:
+        source = "no split column and no recorded split: every row"
+    if has_split and split is not None:
         data = data.subset(split)
         if len(data) == 0:
-            raise InputError(f"{sites}: no rows with {split_column} = {split}")
+            raise InputError(f"{sites}: no rows in the {split} split (split from {source})")
+    used = split if has_split and split is not None else "all"
+    labels = data.table["label"].to_numpy()
+    if len(labels) == 0 or labels.min() == labels.max():
+        kind = "positive" if len(labels) and labels.min() == 1 else "negative"
+        raise InputError(f"{sites}: the {used} rows are all {kind} ({len(labels)} sites); ROC and PR curves "
+                         "need both positive and negative sites")
+    proteins_used = int(data.table["protein_id"].nunique())
+    logger.info("evaluating %s on %s: %d sites of %d proteins (split from %s)", loaded.name, used, len(labels),
+                proteins_used, source)
+    trained_on = sorted(set(data.table["protein_id"]) & training_proteins(recorded))
+    if trained_on:
+        logger.warning("%d of the %d evaluated proteins were in %s's training split (e.g. %s): its scores on "
+                       "them are optimistic", len(trained_on), proteins_used, loaded.name, trained_on[0])
     scores = predict_windows(loaded, data.index, batch_size=batch_size)  # numpy engine if it can: no TensorFlow
     predictions = data.table[["protein_id", "position", "residue", "label"]].copy()
     predictions["window"] = data.windows()
@@ -354,12 +439,15 @@ def evaluate(
     thresholds = loaded.metadata.get("thresholds") or None
     metrics = binary_metrics(predictions["label"], scores, thresholds=thresholds)
     metrics["model"] = loaded.name
-    metrics["split"] = split if has_split else "all"
+    metrics["split"] = used
+    metrics["split_source"] = source
+    metrics["proteins"] = proteins_used
+    metrics["trained_on_proteins"] = len(trained_on)
     if out_dir is not None:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         write_json(out / "metrics.json", metrics)
-        predictions.to_csv(out / "predictions.tsv", sep="\t", index=False)
+        write_table(predictions, out / "predictions.tsv")
         plot_curves({loaded.name: (predictions["label"], scores)}, out, title=f"({metrics['split']})")
     return EvaluationResult(metrics, predictions)
 

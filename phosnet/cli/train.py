@@ -15,8 +15,9 @@ from phosnet.windows import DEFAULT_FLANK, DEFAULT_RESIDUES
 _EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 RUN_FILES = (
-    "model.keras", "model.json", "metadata.json", "config.json", "metrics.json", "history.tsv", "predictions.tsv",
-    "last.keras", "state.json", "validation_roc.png", "validation_pr.png", "test_roc.png", "test_pr.png",
+    "splits.tsv", "model.keras", "model.json", "metadata.json", "config.json", "metrics.json", "history.tsv",
+    "predictions.tsv", "last.keras", "state.json", "validation_roc.png", "validation_pr.png", "test_roc.png",
+    "test_pr.png",
 )
 """Files ``phosnet train`` writes in its run folder (and, for the training core's ones, in its subfolders)."""
 
@@ -128,7 +129,8 @@ def train(ctx: click.Context, sites: Path, proteins: Path, out_dir: Path, recipe
 @click.option("-o", "--out-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write metrics.json, predictions.tsv, roc.png and pr.png here.")
 @click.option("--split", default="test",
-              help="Rows of this split when SITES has a split column ('all' for every row).")
+              help="Rows of this split ('all' for every row): from SITES' split column, else from the split "
+                   "recorded in MODEL's run folder; without either every row is used, and the output says so.")
 @click.option("--split-column", default="split", help="Column holding the split.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON instead of one line.")
 def evaluate(model: str, sites: Path, proteins: Path, out_dir: Path | None, split: str, split_column: str,
@@ -152,4 +154,6 @@ def evaluate(model: str, sites: Path, proteins: Path, out_dir: Path | None, spli
     if as_json:
         click.echo(json.dumps(result.metrics, indent=2))
     else:
-        click.echo(f"{result.metrics['model']} on {result.metrics['split']}: {_summary(result.metrics)}")
+        m = result.metrics
+        click.echo(f"{m['model']} on {m['split']} ({m['proteins']} proteins; split from {m['split_source']}): "
+                   f"{_summary(m)}")
