@@ -146,7 +146,7 @@ def evaluate(model: str, sites: Path, proteins: Path, out_dir: Path | None, spli
                                  param_hint="MODEL")
     if out_dir is not None:
         model_inputs = [model] if Path(model).exists() else []
-        check_outputs({f"--out-dir {out_dir}/{name}": out_dir / name for name in EVALUATE_FILES},
+        check_outputs({f"--out-dir ({name})": out_dir / name for name in EVALUATE_FILES},
                       [sites, proteins, *model_inputs])
     from phosnet.akt import evaluate as evaluate_api
 
