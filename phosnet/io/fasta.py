@@ -126,37 +126,43 @@ def _decoded_lines(handle: IO[bytes], name: str) -> Iterator[str]:
     Decoding is UTF-8 with ``surrogateescape`` in large blocks (fast); only a non-ASCII line is looked at again.
     """
     text = io.TextIOWrapper(handle, encoding="utf-8", errors="surrogateescape", newline=None)  # type: ignore[arg-type]
-    record, header, number = 0, "", 0
+    record, header_line, number = 0, "", 0
     try:
         for number, line in enumerate(text, start=1):
+            if line.isascii():  # the fast path: plain ASCII, as nearly every line is
+                if "\x00" in line:
+                    raise InputError(located(name, f"binary content (NUL byte) at line {number}: not a FASTA file"))
+                if line.startswith(">"):
+                    record, header_line = record + 1, line
+                yield line
+                continue
+            if line.startswith(">"):  # a UTF-8 header, or failing that a Latin-1 one: every byte is a character
+                raw = line.encode("utf-8", "surrogateescape")
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    line = raw.decode("latin-1")
+                record, header_line = record + 1, line
+                yield line
+                continue
+            if number == 1 and line.startswith("\ufeff"):  # a byte-order mark
+                line = line[1:]
+                if line.startswith(">") or line.isascii():
+                    if line.startswith(">"):
+                        record, header_line = 1, line
+                    yield line
+                    continue
             if "\x00" in line:
                 raise InputError(located(name, f"binary content (NUL byte) at line {number}: not a FASTA file"))
-            if line[:1] == ">":
-                record += 1
-                if not line.isascii() and not line.encode("utf-8", "surrogateescape").isascii():
-                    raw = line.encode("utf-8", "surrogateescape")
-                    try:
-                        line = raw.decode("utf-8")
-                    except UnicodeDecodeError:
-                        line = raw.decode("latin-1")  # a Latin-1 header: every byte is a character
-                header = line[1:].split(None, 1)[0] if line[1:].strip() else ""
-            elif not line.isascii():
-                if number == 1 and line.startswith("\ufeff"):
-                    line = line[1:]
-                    if line[:1] == ">":
-                        record, header = 1, (line[1:].split(None, 1)[0] if line[1:].strip() else "")
-                    if line.isascii() or line[:1] == ">":
-                        yield line
-                        continue
-                column = next(i for i, c in enumerate(line) if not c.isascii())
-                before = len(line[:column].encode("utf-8", "surrogateescape"))
-                byte = line[column].encode("utf-8", "surrogateescape")[0]
-                problem = f"non-ASCII byte 0x{byte:02x} at line {number}, column {before + 1}"
-                if record == 0:
-                    raise InputError(located(name, f"binary or {problem}: not a FASTA file"))
-                label = f"{record} ({header})" if header else str(record)
-                raise InputError(located(name, f"{problem} of the sequence: not a residue letter", label))
-            yield line
+            column = next(i for i, c in enumerate(line) if not c.isascii())
+            before = len(line[:column].encode("utf-8", "surrogateescape"))
+            byte = line[column].encode("utf-8", "surrogateescape")[0]
+            problem = f"non-ASCII byte 0x{byte:02x} at line {number}, column {before + 1}"
+            if record == 0:
+                raise InputError(located(name, f"binary or {problem}: not a FASTA file"))
+            header = header_line[1:].split(None, 1)[0] if header_line[1:].strip() else ""
+            label = f"{record} ({header})" if header else str(record)
+            raise InputError(located(name, f"{problem} of the sequence: not a residue letter", label))
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise InputError(located(name, f"corrupt or truncated gzip file ({exc})")) from None
     except OSError as exc:
