@@ -60,6 +60,7 @@ def _configure_cache() -> None:
 
 
 _KERNEL: dict[str, Any] = {}
+_WORKSPACES = threading.local()
 _LOCK = threading.Lock()
 
 
@@ -69,8 +70,8 @@ def kernel() -> Any:
         if "fn" not in _KERNEL:
             try:
                 _configure_cache()
-                import scipy.linalg.cython_blas  # noqa: F401 - the BLAS numba's np.dot calls: loaded now, so a
-                # thread-pool controller made afterwards limits its threads too
+                # the BLAS numba's np.dot calls, loaded now, so a thread-pool controller made afterwards limits it too
+                import scipy.linalg.cython_blas  # type: ignore[import-untyped]  # noqa: F401
 
                 fn = _compile()
                 _warm(fn)
@@ -298,18 +299,19 @@ class FusedStack:
         last = int(self.cells[-1]) * pool_size if len(self.cells) else 0
         self._block = BLOCK_ROWS
         self._cap = max(self._block, last + 1) + 1
-        self._local = threading.local()
 
     def _workspace(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """This thread's buffers (kept between calls: no fresh pages per chunk, memory flat)."""
-        local = self._local
-        if getattr(local, "out", None) is None or len(local.out) < n:
-            f1, cols = self.table.shape[1], self.w2cat.shape[1]
-            local.row_of = np.full(self._cap, -1, dtype=np.int64)
-            local.pool = np.empty((self._cap, f1), dtype=np.float32)
-            local.y = np.empty((self._cap, cols), dtype=np.float32)
-            local.out = np.empty((max(n, 512), self.n2, self.f2), dtype=np.float32)
-        return local.row_of, local.pool, local.y, local.out
+        """This thread's buffers, shared by every stack of its shape (an ensemble's members run one after another)
+        and kept between calls: no fresh pages per chunk, memory flat."""
+        f1, cols = self.table.shape[1], self.w2cat.shape[1]
+        buffers = _WORKSPACES.__dict__.setdefault("by_shape", {})
+        key = (self._cap, f1, cols, self.n2, self.f2)
+        found = buffers.get(key)
+        if found is None or len(found[3]) < n:
+            found = buffers[key] = (np.full(self._cap, -1, dtype=np.int64), np.empty((self._cap, f1), np.float32),
+                                    np.empty((self._cap, cols), np.float32),
+                                    np.empty((max(n, 512), self.n2, self.f2), np.float32))
+        return found
 
     def _edge_cells(self, j: int, dep_lo: int, dep_hi: int) -> np.ndarray:
         """Pooled cell ``j`` of a window for every combination of the residues at ``dep_lo:dep_hi`` (zero padding
@@ -333,7 +335,8 @@ class FusedStack:
     def __call__(self, code: np.ndarray, starts: np.ndarray, fn: Any = None) -> np.ndarray:
         """Outputs of the second convolution, ``(n, n2, F2)`` float32, for windows ``code[s : s + width]``.
 
-        The result is a view of this thread's buffer: valid until the thread's next call (copy to keep it).
+        The result is a view of this thread's buffer: valid until the thread's next call of a stack of the same
+        shape (copy it to keep it longer).
         """
         fn = fn or kernel()
         if fn is None:

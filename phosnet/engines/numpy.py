@@ -12,7 +12,9 @@ lookup, with the following elementwise layers (activation, BatchNorm) folded int
 convolutions run as one matrix product each (im2col). In a scan, a ``Conv1D -> ... -> MaxPool -> Conv1D``
 stack at the start of a model (or of each ensemble member) runs once per sequence position and is shared by
 the overlapping windows of a protein (:class:`_SharedConvStack`, :meth:`NumpyEngine.score_positions`): about
-half the FLOPs per window. Weights come from :meth:`phosnet.bundle.PhosnetModel.weights`.
+half the FLOPs per window. For calls of at least :data:`COMPILE_AFTER_WINDOWS` windows such a stack runs in
+the compiled kernel of :mod:`phosnet.engines._fused` (numba; numpy when it does not import), the rest of the
+network with numpy as before. Weights come from :meth:`phosnet.bundle.PhosnetModel.weights`.
 """
 
 from __future__ import annotations
@@ -765,7 +767,10 @@ class _Graph:
         steps = self.steps
         if len(inputs) == 1 and isinstance(inputs[0], _Shared):
             if self.shared is not None:  # the conv stack once per position, shared by overlapping windows
-                env = {self.shared.output_key: self.shared(inputs[0])}
+                stacked = self.shared(inputs[0])
+                if self.shared.output_key in self.outputs:  # leaves the graph: not a per-thread buffer of the kernel
+                    stacked = np.array(stacked)
+                env = {self.shared.output_key: stacked}
                 steps = steps[self.shared.n_steps :]
         uses: dict[tuple[str, int, int], int] = {}
         for _, _, srcs in steps:
