@@ -75,6 +75,7 @@ def test_bundled_models_compiled_equal_keras(name: str) -> None:
 
 
 @needs_numba
+@pytest.mark.slow
 def test_user_trained_default_architecture_equals_keras(tmp_path: Path) -> None:
     """A model trained (a few steps) by the user with the default architecture, saved and loaded from disk."""
     from phosnet._tf import keras
@@ -119,6 +120,7 @@ VARIANTS = {
 
 
 @needs_numba
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(VARIANTS))
 def test_other_sizes_and_options_equal_keras(name: str, tmp_path: Path) -> None:
     """The kernel is general over layer sizes, paddings, pooling, window width and input encoding."""
@@ -126,6 +128,7 @@ def test_other_sizes_and_options_equal_keras(name: str, tmp_path: Path) -> None:
 
 
 @needs_numba
+@pytest.mark.slow
 def test_linear_path_head_equals_keras(tmp_path: Path) -> None:
     from phosnet.models.sequence import SequenceModelConfig
 
@@ -135,6 +138,7 @@ def test_linear_path_head_equals_keras(tmp_path: Path) -> None:
 
 
 @needs_numba
+@pytest.mark.slow
 def test_stacks_the_kernel_cannot_take_stay_on_numpy(tmp_path: Path) -> None:
     """A first convolution too wide for a combined lookup table: the numpy stack serves, with Keras' scores."""
     model = load_model(_variant(tmp_path, "wide", 13, conv1_kernel=5))
