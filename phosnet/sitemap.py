@@ -63,7 +63,7 @@ def known_positions(sites: Any, proteins: ProteinIndex) -> dict[str, set[int]]:
 
 def _call_line(scorer: SiteScorer, value: str) -> tuple[float, str]:
     """Where the call threshold is drawn (in ``value`` units) and its legend, e.g. ``stringency medium (top 1%):
-    score >= 0.307``."""
+    score >= 0.187``."""
     if value == "percentile":
         level = float(scorer.percentile(np.array([scorer.threshold]))[0])
         return level, f"{scorer.rule}: percentile >= {level:.4g}"
