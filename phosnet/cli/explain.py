@@ -10,24 +10,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from phosnet.background import STRINGENCY
-from phosnet.engines import ENGINE_HELP
+from phosnet.cli._options import call_options, engine_option, model_option, stdout_closed
 from phosnet.errors import InputError, PhosnetError
 
 if TYPE_CHECKING:
     import pandas as pd
 
 logger = logging.getLogger(__name__)
-
-
-def stdout_closed() -> None:
-    """The reader of stdout went away (``| head``): stop quietly with exit code 0, as ``scan`` does."""
-    try:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    except (OSError, ValueError):  # stdout without a file descriptor (captured in tests)
-        pass
-    logger.info("output closed by the reader; stopped")
-    raise click.exceptions.Exit(0)
 
 
 @click.command("explain")
@@ -39,17 +28,9 @@ def stdout_closed() -> None:
               help="Table ('-' = stdout); .csv for CSV, else tab-separated.")
 @click.option("--plot", default=None, metavar="PATH",
               help="Heatmap + importance logo per site: .png/.svg (one site), .pdf (a page per site) or a folder.")
-@click.option("-m", "--model", default=None, metavar="NAME|PATH",
-              help="Bundled model name, .keras file or training run folder  [default: the bundled akt-default]")
-@click.option("--stringency", type=click.Choice(list(STRINGENCY)), default=None,
-              help="Call the top 0.2% (high), 1% (medium) or 5% (low) of the model's reference background "
-                   "(every S/T of the human proteome for the bundled models)  [default: medium]")
-@click.option("--threshold", type=float, default=None,
-              help="Call a site when score >= this.")
-@click.option("--specificity", type=float, default=None,
-              help="Use the model's stored threshold for this specificity (e.g. 0.95).")
-@click.option("--engine", type=click.Choice(["auto", "numpy", "tensorflow", "keras"]), default="auto",
-              help=ENGINE_HELP)
+@model_option
+@call_options
+@engine_option
 @click.pass_context
 def explain(
     ctx: click.Context,

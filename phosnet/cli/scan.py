@@ -11,9 +11,8 @@ from collections.abc import Callable
 
 import click
 
-from phosnet.background import STRINGENCY
 from phosnet.batches import DEFAULT_BATCH_SIZE
-from phosnet.engines import ENGINE_HELP, ENGINES
+from phosnet.cli._options import call_options, engine_option, model_option
 
 
 class _Progress:
@@ -59,27 +58,18 @@ LARGE_INPUT_BYTES = 1 << 20
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
 @click.option("-o", "--output", default="-", metavar="PATH",
               help="Output file ('-' = stdout); the format follows the suffix (.tsv, .csv, .gff3).")
-@click.option("-m", "--model", default=None, metavar="NAME|PATH",
-              help="Bundled model name, .keras file or training run folder  [default: the bundled akt-default]")
+@model_option
 @click.option("--residues", default=None, metavar="LETTERS",
               help="Candidate residues, a subset of the model's (S or T of an ST model; others are refused)  "
                    "[default: the model's, e.g. ST]")
-@click.option("--stringency", type=click.Choice(list(STRINGENCY)), default=None,
-              help="Call the top 0.2% (high), 1% (medium) or 5% (low) of the model's reference background "
-                   "(every S/T of the human proteome for the bundled models)  [default: medium]")
-@click.option("--threshold", type=float, default=None,
-              help="Instead: call a site when score >= this.")
-@click.option("--specificity", type=float, default=None,
-              help="Instead: the model's stored threshold for this specificity (e.g. 0.95) among the S/T of "
-                   "known substrates.")
+@call_options
 @click.option("--predicted-only", is_flag=True, help="Write only the residues predicted as sites.")
 @click.option("--format", "fmt", type=click.Choice(["tsv", "csv", "gff3"]), default=None,
               help="Output format  [default: from the output suffix; tsv for stdout]")
 @click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULT_BATCH_SIZE, help="Windows per batch.")
 @click.option("--summary", default=None, metavar="PATH",
               help="Also write a JSON summary (version, model, threshold, counts).")
-@click.option("--engine", type=click.Choice(ENGINES), default="auto",
-              help=ENGINE_HELP)
+@engine_option
 @click.pass_context
 def scan(
     ctx: click.Context,

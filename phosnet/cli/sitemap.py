@@ -8,8 +8,7 @@ import sys
 
 import click
 
-from phosnet.background import STRINGENCY
-from phosnet.engines import ENGINE_HELP
+from phosnet.cli._options import call_options, engine_option, model_option
 
 logger = logging.getLogger(__name__)
 
@@ -25,17 +24,9 @@ logger = logging.getLogger(__name__)
               help="What to draw along the sequence (percentile needs a model with a background).")
 @click.option("--format", "fmt", type=click.Choice(["png", "svg", "pdf"]), default=None,
               help="File format in a folder  [default: png]")
-@click.option("-m", "--model", default=None, metavar="NAME|PATH",
-              help="Bundled model name, .keras file or training run folder  [default: the bundled akt-default]")
-@click.option("--stringency", type=click.Choice(list(STRINGENCY)), default=None,
-              help="Call the top 0.2% (high), 1% (medium) or 5% (low) of the model's reference background "
-                   "(every S/T of the human proteome for the bundled models)  [default: medium]")
-@click.option("--threshold", type=float, default=None,
-              help="Call a site when score >= this.")
-@click.option("--specificity", type=float, default=None,
-              help="Use the model's stored threshold for this specificity (e.g. 0.99).")
-@click.option("--engine", type=click.Choice(["auto", "numpy", "tensorflow", "keras"]), default="auto",
-              help=ENGINE_HELP)
+@model_option
+@call_options
+@engine_option
 def sitemap(
     fasta: str,
     proteins: tuple[str, ...],

@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from phosnet.background import STRINGENCY
-from phosnet.engines import ENGINE_HELP
+from phosnet.cli._options import call_options, engine_option, model_option
 from phosnet.errors import PhosnetError
 
 if TYPE_CHECKING:
@@ -25,17 +24,9 @@ logger = logging.getLogger(__name__)
 @click.argument("variants", metavar="VARIANTS")
 @click.option("-o", "--output", default="-", metavar="PATH",
               help="Table ('-' = stdout); .csv for CSV, else tab-separated.")
-@click.option("-m", "--model", default=None, metavar="NAME|PATH",
-              help="Bundled model name, .keras file or training run folder  [default: the bundled akt-default]")
-@click.option("--stringency", type=click.Choice(list(STRINGENCY)), default=None,
-              help="Call the top 0.2% (high), 1% (medium) or 5% (low) of the model's reference background "
-                   "(every S/T of the human proteome for the bundled models)  [default: medium]")
-@click.option("--threshold", type=float, default=None,
-              help="Call a site when score >= this.")
-@click.option("--specificity", type=float, default=None,
-              help="Use the model's stored threshold for this specificity (e.g. 0.99).")
-@click.option("--engine", type=click.Choice(["auto", "numpy", "tensorflow", "keras"]), default="auto",
-              help=ENGINE_HELP)
+@model_option
+@call_options
+@engine_option
 @click.pass_context
 def variants(
     ctx: click.Context,
@@ -61,7 +52,7 @@ def variants(
     """
     from tqdm import tqdm
 
-    from phosnet.cli.explain import stdout_closed
+    from phosnet.cli._options import stdout_closed
     from phosnet.io.atomic import atomic_output
     from phosnet.io.outputs import check_outputs, model_inputs
     from phosnet.io.tables import table_format, write_frames

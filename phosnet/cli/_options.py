@@ -1,0 +1,56 @@
+"""Options and helpers that several verbs share: the model, the calling rule, the engine, a closed stdout.
+
+Each is defined once here, so ``scan``, ``explain``, ``variants`` and ``map`` spell and document them alike.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from phosnet.background import STRINGENCY
+from phosnet.engines import ENGINE_HELP, ENGINES
+
+logger = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+model_option = click.option(
+    "-m", "--model", default=None, metavar="NAME|PATH",
+    help="Bundled model name, .keras file or training run folder  [default: the bundled akt-default]",
+)
+"""``-m/--model``: which model scores."""
+
+engine_option = click.option("--engine", type=click.Choice(ENGINES), default="auto", help=ENGINE_HELP)
+"""``--engine``: which engine runs the model."""
+
+
+def call_options(command: F) -> F:
+    """``--stringency``, ``--threshold`` and ``--specificity``: the rule that turns a score into a call."""
+    options = [
+        click.option("--stringency", type=click.Choice(list(STRINGENCY)), default=None,
+                     help="Call the top 0.2% (high), 1% (medium) or 5% (low) of the model's reference background "
+                          "(every S/T of the human proteome for the bundled models)  [default: medium]"),
+        click.option("--threshold", type=float, default=None, help="Instead: call a site when score >= this."),
+        click.option("--specificity", type=float, default=None,
+                     help="Instead: the model's stored threshold for this specificity (e.g. 0.95) among the S/T "
+                          "of known substrates."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def stdout_closed() -> None:
+    """The reader of stdout went away (``| head``): stop quietly with exit code 0 (click would exit 1 on EPIPE)."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout without a file descriptor (captured in tests)
+        pass
+    logger.info("output closed by the reader; stopped")
+    raise click.exceptions.Exit(0)
