@@ -41,7 +41,12 @@ def prefetch(iterator: Iterator[Any], depth: int = 2, name: str = "phosnet-reade
     thread.start()
     try:
         while True:
-            ok, item = slots.get()
+            try:
+                # A timeout, so the main thread wakes to run signal handlers: Ctrl-C or SIGTERM delivered to a
+                # worker thread would otherwise never interrupt a wait without one (the scan hung).
+                ok, item = slots.get(timeout=0.2)
+            except queue.Empty:
+                continue
             if not ok:
                 raise item
             if item is _DONE:

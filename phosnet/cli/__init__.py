@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -162,6 +163,16 @@ def _register() -> None:
 _register()
 
 
+def _exit_now(code: int) -> None:
+    """Exit at once after an interrupt or a stop signal. The temporary files are gone already (removed while the
+    exception unwound); waiting for worker threads at interpreter shutdown could hang (a thread caught in an
+    import when the signal came), so flush the streams and leave without joining them."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``phosnet`` console script and ``python -m phosnet``."""
     if signal.getsignal(signal.SIGINT) is _startup._interrupted:
@@ -172,10 +183,10 @@ def main(argv: list[str] | None = None) -> None:
     except Terminated as exc:
         name = signal.Signals(exc.signum).name
         click.echo(f"phosnet: stopped by {name}; unfinished outputs removed", err=True)
-        sys.exit(128 + exc.signum)
+        _exit_now(128 + exc.signum)
     except click.exceptions.Abort:
         click.echo("phosnet: interrupted", err=True)
-        sys.exit(130)
+        _exit_now(130)
     except click.UsageError as exc:  # one line, like every other error, with where to read more
         command = exc.ctx.command_path if exc.ctx is not None else "phosnet"
         click.echo(f"phosnet: error: {exc.format_message()} (see '{command} --help')", err=True)
@@ -187,7 +198,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("phosnet: interrupted", err=True)
-        sys.exit(130)
+        _exit_now(130)
     except PhosnetError as exc:
         if _state["debug"]:
             raise
