@@ -98,7 +98,7 @@ def scan(
     """
     from phosnet._threads import limit_malloc_arenas
     from phosnet.cli import is_quiet
-    from phosnet.engines import prepare_compiled
+    from phosnet.engines import finish_compiled, prepare_compiled
     from phosnet.errors import InputError
     from phosnet.io.outputs import check_outputs, model_inputs
     from phosnet.io.sequences import checked_fasta_inputs
@@ -126,6 +126,7 @@ def scan(
         )
     finally:
         progress.close()
+    finish_compiled()
     if report.closed_early:
         raise click.exceptions.Exit(0)  # `| head` is a normal way to stop (click would exit 1 on EPIPE)
     if not quiet:

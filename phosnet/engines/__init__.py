@@ -96,6 +96,14 @@ def prepare_compiled(engine: str = "auto") -> None:
         _fused.load_in_background()
 
 
+def finish_compiled() -> None:
+    """Wait for a kernel load started by :func:`prepare_compiled` (at the end of a completed run, so the compiled
+    code gets cached; an interrupted run does not wait)."""
+    from phosnet.engines import _fused
+
+    _fused.finish_loading()
+
+
 def make_engine(model: PhosnetModel, engine: str = "auto") -> Engine:
     """The prediction engine for ``model``: ``"auto"``, ``"numpy"``, ``"tensorflow"`` or ``"keras"`` (made once)."""
     return model.engine(engine)
@@ -103,5 +111,5 @@ def make_engine(model: PhosnetModel, engine: str = "auto") -> Engine:
 
 __all__ = [
     "ENGINES", "ENGINE_HELP", "ENGINE_TOLERANCE", "Engine", "UnsupportedModel", "build_engine", "make_engine",
-    "prepare_compiled",
+    "finish_compiled", "prepare_compiled",
 ]

@@ -95,12 +95,21 @@ def ready() -> bool:
 def load_in_background() -> None:
     """Start loading the kernel in a thread (numba's import and the cached machine code take about a second).
 
-    The thread is not a daemon: a scan that ends first waits for it, so a first, compiling run writes the cache.
+    The thread is a daemon, so an interrupted run never waits for it at exit (a thread caught in an import when
+    Ctrl-C came could hang the shutdown); a run that completes calls :func:`finish_loading`, so a first,
+    compiling run still writes the cache.
     """
     if "fn" in _KERNEL or "thread" in _KERNEL:
         return
-    _KERNEL["thread"] = threading.Thread(target=kernel, name="phosnet-kernel-loader")
+    _KERNEL["thread"] = threading.Thread(target=kernel, name="phosnet-kernel-loader", daemon=True)
     _KERNEL["thread"].start()
+
+
+def finish_loading() -> None:
+    """Wait for a background load started by :func:`load_in_background` (no-op when none was started)."""
+    thread = _KERNEL.get("thread")
+    if thread is not None:
+        thread.join()
 
 
 def _warm(fn: Any) -> None:
