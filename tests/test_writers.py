@@ -1,4 +1,3 @@
-# ruff: noqa: UP031 - "%.9g" is the reference the writer is tested against
 """Site rows and their writers: the one row formatter, faithful scores, UniProt columns, formats, escaping."""
 
 from __future__ import annotations
@@ -14,6 +13,13 @@ from phosnet.io.rows import COLUMNS, SiteRows, format_percentiles, format_scores
 from phosnet.io.writers import SiteWriter, format_for
 
 ALPHABET = "ACDEFGHIKLMNPQRSTVWYX"
+
+
+def _reference(value: float) -> str:
+    """The text a score must have: 9 significant digits, positional (numpy's exact Dragon4 formatting)."""
+    if not np.isfinite(value):
+        return str(value)
+    return np.format_float_positional(value, precision=9, unique=False, fractional=False, trim="-")
 
 
 def _rows(n: int = 500, seed: int = 0, percentiles: bool = True) -> SiteRows:
@@ -47,9 +53,10 @@ def test_uniprot_fields() -> None:
     assert uniprot_fields("sp|P31749|AKT1_HUMAN", None) == ("P31749", "")
 
 
-def test_scores_are_percent_9g_and_read_back_as_the_same_float32() -> None:
-    """Every float32 in [0, 1] (uniform, log-uniform down to denormals, random bit patterns) is written as
-    Python's "%.9g", which reads back as exactly the same float32: a sorted file keeps the model's order."""
+def test_scores_have_9_positional_digits_and_read_back_as_the_same_float32() -> None:
+    """Every float32 in [0, 1] (uniform, log-uniform down to denormals, random bit patterns) is written with 9
+    significant digits in positional form (no exponent, so `sort -n` works), which reads back as exactly the
+    same float32: a sorted file keeps the model's order."""
     rng = np.random.default_rng(1)
     n = 200_000
     values = np.concatenate([
@@ -59,7 +66,8 @@ def test_scores_are_percent_9g_and_read_back_as_the_same_float32() -> None:
         np.array([0, 1, 0.5, 1e-4, 9.99999e-5, 1 - 2**-24, 2**-149, np.nan, -0.5, 2.5, np.inf], dtype=np.float32),
     ])
     text = format_scores(values)
-    assert text == ["%.9g" % v for v in values.astype(np.float64).tolist()]
+    assert text == [_reference(v) for v in values.astype(np.float64).tolist()]
+    assert not any("e" in t for t in text if t not in {"inf", "nan"})
     finite = np.isfinite(values)
     back = np.array([float(t) for t in text], dtype=np.float32)
     np.testing.assert_array_equal(back[finite], values[finite])
@@ -74,7 +82,7 @@ def test_six_or_eight_digits_would_tie_distinct_floats() -> None:
     """Why 9 digits: adjacent float32 values near 0.1 share their first 8 significant digits."""
     a = np.float32(0.10000001639127731)
     b = np.nextafter(a, np.float32(1))
-    assert "%.8g" % a == "%.8g" % b == "0.10000002" and "%.6g" % a == "%.6g" % b
+    assert f"{a:.8g}" == f"{b:.8g}" == "0.10000002" and f"{a:.6g}" == f"{b:.6g}"
     assert format_scores(np.array([a, b])) == ["0.100000016", "0.100000024"]
 
 
@@ -103,7 +111,7 @@ def test_table_file_equals_the_frame(fmt: str) -> None:
     assert got["position"].tolist() == frame["position"].tolist()
     assert got["predicted"].tolist() == frame["predicted"].tolist()
     assert set(out.getvalue().split(chr(10))[1].split("\t" if fmt == "tsv" else ",")) & {"true", "false"}
-    assert got["score"].tolist() == ["%.9g" % s for s in frame["score"]]
+    assert got["score"].tolist() == [_reference(s) for s in frame["score"]]
     assert got["percentile"].tolist() == format_percentiles(frame["percentile"].to_numpy(), len(frame))
     assert got["accession"].tolist()[:1] == ["P31749"] and "AKT1" in got["gene"].tolist()
 
@@ -128,7 +136,7 @@ def test_gff3_one_based_escaped_with_uniprot_attributes() -> None:
     for line, (_, row) in zip(lines[1:], frame.iterrows(), strict=True):
         cols = line.split("\t")
         assert cols[1:5] == ["phosnet", "phosphorylation_site", str(row.position), str(row.position)]
-        assert cols[5] == "%.9g" % row.score
+        assert cols[5] == _reference(row.score)
         attributes = dict(item.split("=", 1) for item in cols[8].split(";"))
         assert attributes["window"] == row.window and attributes["predicted"] == str(row.predicted).lower()
         if row.accession:
@@ -161,3 +169,19 @@ def test_format_for() -> None:
     assert [format_for(p) for p in ("a.tsv.gz", "a.csv.GZ", "a.gff3.gz", "a.gz")] == ["tsv", "csv", "gff3", "tsv"]
     with pytest.raises(ValueError, match="format must be"):
         format_for("a.tsv", "bed")
+
+
+def test_a_numeric_shell_sort_of_the_file_gives_the_model_order(tmp_path) -> None:
+    """`sort -n` (which does not read exponents) on the score column orders rows as the floats do."""
+    import shutil
+    import subprocess
+
+    if shutil.which("sort") is None:
+        pytest.skip("no sort command")
+    rng = np.random.default_rng(3)
+    scores = np.concatenate([rng.random(300), 10.0 ** rng.uniform(-30, -4, 300)]).astype(np.float32)
+    path = tmp_path / "scores.txt"
+    path.write_text("\n".join(format_scores(scores)) + "\n")
+    ordered = subprocess.run(["sort", "-n", str(path)], capture_output=True, text=True, check=True,
+                             env={"LC_ALL": "C"}).stdout.split()
+    np.testing.assert_array_equal(np.array(ordered, dtype=np.float32), np.sort(scores))

@@ -10,17 +10,18 @@ gene       gene name from ``GN=GENE`` in the header's description; empty otherwi
 position   1-based position of the residue
 residue    the candidate residue (centre of the window)
 window     the residues around it (``X`` = padding past a protein end)
-score      the model's float32 score, written with 9 significant digits (``%.9g``): every float32 reads
-           back exactly, so sorting a written file gives the model's order, with ties only where the
-           floats tie
+score      the model's float32 score, written with 9 significant digits in positional form (never an
+           exponent): every float32 reads back exactly, so sorting a written file (numerically, also with
+           ``sort -n``) gives the model's order, with ties only where the floats tie
 percentile rank of the score against the model's reference background (every S/T of a reference
            proteome, 100 = highest); empty when the model has no background table
 predicted  ``true``/``false``: whether the site is called under the scan's rule
 model      the model's name
 ========== =====================================================================================
 
-Scores are formatted by a vectorised equivalent of ``"%.9g" % score`` (:func:`score_slots`), tested to be
-byte-identical to it, because a proteome has over a million rows and ``%`` formatting is slow.
+Scores are formatted by a vectorised equivalent of ``numpy.format_float_positional(score, precision=9,
+unique=False, fractional=False, trim="-")`` (:func:`score_slots`), tested to be byte-identical to it, because a
+proteome has over a million rows and formatting them one by one is slow.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def uniprot_fields(protein_id: str, description: str | None = None) -> tuple[str
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Scores: "%.9g", vectorised
+# Scores: 9 significant digits, positional, vectorised
 # ----------------------------------------------------------------------------------------------------------
 def _packed_digits(width: int, dtype: type, drop_trailing_zeros: bool = False) -> np.ndarray:
     """ASCII digits of 0 .. 10**width - 1 (zero-padded), packed into one ``dtype`` integer each.
@@ -91,27 +92,30 @@ def _packed_digits(width: int, dtype: type, drop_trailing_zeros: bool = False) -
 _DIGITS_4 = _packed_digits(4, np.uint32)
 _DIGITS_4_SHORT = _packed_digits(4, np.uint32, drop_trailing_zeros=True)
 _DIGITS_5_SHORT = _packed_digits(5, np.uint64, drop_trailing_zeros=True)
-_ZEROS = np.array([int.from_bytes(b"0" * z, "little") for z in range(4)], dtype=np.uint32)  # "", "0", "00", "000"
-_EXPONENTS = np.array([int.from_bytes(f"e-{k:02d}".encode(), "little") for k in range(100)], dtype=np.uint32)
 _POW10 = np.array([float(10**k) for k in range(0, 120)])  # exact to the last bit (Python rounds ints correctly)
-_SCORE_COLUMNS = 18
+
+
+def _positional(value: float) -> str:
+    """One score as positional text with :data:`SCORE_DIGITS` significant digits (the slow path for odd values)."""
+    if not np.isfinite(value):
+        return str(value)
+    return np.format_float_positional(value, precision=SCORE_DIGITS, unique=False, fractional=False, trim="-")
 
 
 def score_slots(scores: np.ndarray) -> np.ndarray:
-    """Scores as ``"%.9g" % score`` text in fixed ``(n, 18)`` ASCII slots, NUL bytes where a row has no character.
+    """Scores as positional text with 9 significant digits, in fixed ASCII slots, NUL bytes where a row has none.
 
-    Dropping the NUL bytes of a row gives exactly ``"%.9g" % score`` (tested byte for byte), so a writer can
-    lay every row out in fixed columns and compact once. Scores from 1e-99 to below 1 (every sigmoid output but
-    0 and 1) are formatted with numpy table look-ups; anything else (0, 1, negatives, non-finite) with ``%``.
-    Columns: lead (``0``, or the first digit in scientific form), ``.``, 3 for zeros, the first digit (fixed
-    form), 8 more digits (trailing zeros dropped), ``e-XX`` (scientific form, below 1e-4).
+    Dropping the NUL bytes of a row gives ``numpy.format_float_positional(score, precision=9, unique=False,
+    fractional=False, trim="-")`` (tested byte for byte): the digits of ``"%.9g"``, so every float32 reads back
+    exactly, but never in exponent form (``0.0000441881384``, not ``4.41881384e-05``), so that ``sort -n``,
+    ``awk`` and spreadsheets order the file as the model does. Scores from 1e-99 to below 1 (every sigmoid
+    output but 0 and 1) are formatted with numpy table look-ups; anything else one by one. Columns: ``0``,
+    ``.``, the leading zeros (as many as the batch's smallest score needs), 9 digits (trailing zeros dropped).
     """
     x = np.asarray(scores, dtype=np.float64).ravel()
     n = len(x)
-    out = np.zeros((n, _SCORE_COLUMNS), dtype=np.uint8)
     fast = (x >= 1e-99) & (x < 1.0)  # NaN compares false
-    whole = bool(fast.all())
-    v = x if whole else x[fast]
+    v = x[fast]
     exponent = np.floor(np.log10(v)).astype(np.int64)  # -99 .. -1
     mantissa = np.rint(v * _POW10[8 - exponent])
     for _ in range(2):  # log10 can be one off next to a power of ten
@@ -120,30 +124,28 @@ def score_slots(scores: np.ndarray) -> np.ndarray:
             break
         exponent[wrong] += np.where(mantissa[wrong] >= 1e9, 1, -1)
         mantissa[wrong] = np.rint(v[wrong] * _POW10[np.clip(8 - exponent[wrong], 0, 119)])
-    odd = (exponent >= 0) | (mantissa >= 1e9) | (mantissa < 1e8)  # e.g. 0.9999999996 -> "1": left to "%"
+    odd = (exponent >= 0) | (mantissa >= 1e9) | (mantissa < 1e8)  # e.g. 0.9999999996 -> "1": the slow path
     if odd.any():
         fast[np.flatnonzero(fast)[odd]] = False
-        whole = False
         v, exponent, mantissa = v[~odd], exponent[~odd], mantissa[~odd]
+    slow = {int(i): _positional(float(x[i])).encode("ascii") for i in np.flatnonzero(~fast)}
+    zeros = -exponent - 1  # leading zeros after the point
+    most_zeros = int(zeros.max()) if len(zeros) else 0
+    columns = max(2 + most_zeros + SCORE_DIGITS, max((len(w) for w in slow.values()), default=0))
+    out = np.zeros((n, columns), dtype=np.uint8)
     k = len(v)
     m = mantissa.astype(np.int64)
     high = m // 100000  # first 4 digits
     low = m - high * 100000  # last 5
-    round_low = low == 0
-    head = np.where(round_low, _DIGITS_4_SHORT[high], _DIGITS_4[high]).view(np.uint8).reshape(k, 4)
-    sci = exponent < -4
-    text = out if whole else np.zeros((k, _SCORE_COLUMNS), dtype=np.uint8)
-    text[:, 0] = np.where(sci, head[:, 0], 48)
-    text[:, 1] = np.where(sci & round_low & (head[:, 1] == 0), 0, 46)  # "%g" drops the '.' of a lone digit
-    text[:, 2:6] = (_ZEROS[np.where(sci, 0, -exponent - 1)] | np.where(sci, 0, head[:, 0].astype(np.uint32) << 24))\
-        .view(np.uint8).reshape(k, 4)
-    text[:, 6:9] = head[:, 1:]
-    text[:, 9:14] = _DIGITS_5_SHORT[low].view(np.uint8).reshape(k, 8)[:, :5]
-    text[:, 14:18] = (_EXPONENTS[np.minimum(-exponent, 99)] * sci).view(np.uint8).reshape(k, 4)
-    if not whole:
-        out[fast] = text
-    for i in np.flatnonzero(~fast):
-        word = (f"%.{SCORE_DIGITS}g" % x[i]).encode("ascii")
+    head = np.where(low == 0, _DIGITS_4_SHORT[high], _DIGITS_4[high]).view(np.uint8).reshape(k, 4)
+    text = np.zeros((k, 2 + most_zeros + SCORE_DIGITS), dtype=np.uint8)
+    text[:, 0] = 48
+    text[:, 1] = 46
+    text[:, 2 : 2 + most_zeros] = np.where(np.arange(most_zeros) < zeros[:, None], 48, 0)
+    text[:, 2 + most_zeros : 6 + most_zeros] = head
+    text[:, 6 + most_zeros :] = _DIGITS_5_SHORT[low].view(np.uint8).reshape(k, 8)[:, :5]
+    out[fast, : text.shape[1]] = text
+    for i, word in slow.items():
         out[i, : len(word)] = np.frombuffer(word, np.uint8)
     return out
 
@@ -162,10 +164,11 @@ def compact_rows(slots: np.ndarray) -> list[str]:
 
 
 def format_scores(scores: np.ndarray) -> list[str]:
-    """Scores as text, as written to every format (``"%.9g"``: every float32 reads back exactly).
+    """Scores as text, as written to every format (9 significant digits, positional: every float32 reads back
+    exactly, and a numeric sort of the file gives the model's order).
 
     >>> format_scores(np.array([0.5, 0.912345671, 1.2345e-05, 0.0], dtype=np.float32))
-    ['0.5', '0.912345648', '1.2345e-05', '0']
+    ['0.5', '0.912345648', '0.000012345', '0']
     """
     return compact_rows(score_slots(scores))
 
