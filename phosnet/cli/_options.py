@@ -8,13 +8,17 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from phosnet.background import STRINGENCY
 from phosnet.engines import ENGINE_HELP, ENGINES
+from phosnet.errors import PhosnetError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 logger = logging.getLogger(__name__)
 
@@ -54,3 +58,19 @@ def stdout_closed() -> None:
         pass
     logger.info("output closed by the reader; stopped")
     raise click.exceptions.Exit(0)
+
+
+def write_table(output: str, frames: Iterable[pd.DataFrame]) -> int:
+    """Stream ``frames`` into ``output`` (TSV, or CSV by suffix; ``-`` = stdout) atomically; returns the rows
+    written. A closed stdout stops quietly; a write error is one line naming the output."""
+    from phosnet.io.atomic import atomic_output
+    from phosnet.io.tables import table_format, write_frames
+
+    try:
+        with atomic_output(output) as handle:
+            return write_frames(handle, frames, table_format(output))
+    except BrokenPipeError:
+        stdout_closed()
+        raise  # not reached: stdout_closed exits
+    except OSError as exc:
+        raise PhosnetError(f"{output}: cannot write ({exc.strerror or exc})") from None

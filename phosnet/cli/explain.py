@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from phosnet.cli._options import call_options, engine_option, model_option, stdout_closed
-from phosnet.errors import InputError, PhosnetError
+from phosnet.cli._options import call_options, engine_option, model_option, write_table
+from phosnet.errors import InputError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -57,9 +57,8 @@ def explain(
     """
     from tqdm import tqdm
 
-    from phosnet.io.atomic import atomic_output
+    from phosnet.cli import is_quiet
     from phosnet.io.outputs import check_outputs, model_inputs
-    from phosnet.io.tables import table_format, write_frames
     from phosnet.mutagenesis import SITES_PER_BATCH, explain_iter, resolve_sites
     from phosnet.mutations import ProteinIndex, site_scorer
     from phosnet.plots import figure_target, plot_explain
@@ -78,7 +77,7 @@ def explain(
         figure_target(plot, len(sites))
     scorer = site_scorer(model, threshold=threshold, specificity=specificity, stringency=stringency,
                          engine=engine)
-    quiet = bool(getattr(ctx.obj, "quiet", False))
+    quiet = is_quiet(ctx)
     frames = []
     batches = tqdm(
         explain_iter(proteins.sequences, sites, scorer=scorer), total=-(-len(sites) // SITES_PER_BATCH),
@@ -92,12 +91,7 @@ def explain(
             yield frame
 
     try:
-        with atomic_output(output) as handle:
-            rows = write_frames(handle, kept(), table_format(output))
-    except BrokenPipeError:
-        stdout_closed()
-    except OSError as exc:
-        raise PhosnetError(f"{output}: cannot write ({exc.strerror or exc})") from None
+        rows = write_table(output, kept())
     finally:
         batches.close()
     logger.info("explained %d site(s): %d rows (call: %s, score >= %.4g)", len(sites), rows, scorer.rule,

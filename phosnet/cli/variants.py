@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from phosnet.cli._options import call_options, engine_option, model_option
-from phosnet.errors import PhosnetError
+from phosnet.cli._options import call_options, engine_option, model_option, write_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -52,10 +51,8 @@ def variants(
     """
     from tqdm import tqdm
 
-    from phosnet.cli._options import stdout_closed
-    from phosnet.io.atomic import atomic_output
+    from phosnet.cli import is_quiet
     from phosnet.io.outputs import check_outputs, model_inputs
-    from phosnet.io.tables import table_format, write_frames
     from phosnet.mutations import ProteinIndex, site_scorer
     from phosnet.scan import check_threshold_options
     from phosnet.variants import score_variants_iter
@@ -65,7 +62,7 @@ def variants(
     proteins = ProteinIndex(fasta)
     scorer = site_scorer(model, threshold=threshold, specificity=specificity, stringency=stringency,
                          engine=engine)
-    quiet = bool(getattr(ctx.obj, "quiet", False))
+    quiet = is_quiet(ctx)
     bar = tqdm(unit=" variants", unit_scale=True, disable=True if quiet else None, file=sys.stderr, leave=False,
                desc="phosnet variants")
     effects: Counter[str] = Counter()
@@ -76,12 +73,7 @@ def variants(
             yield frame
 
     try:
-        with atomic_output(output) as handle:
-            rows = write_frames(handle, counted(), table_format(output))
-    except BrokenPipeError:
-        stdout_closed()
-    except OSError as exc:
-        raise PhosnetError(f"{output}: cannot write ({exc.strerror or exc})") from None
+        rows = write_table(output, counted())
     finally:
         bar.close()
     logger.info("%d variant-site rows (call: %s, score >= %.4g): %s", rows, scorer.rule, scorer.threshold,
