@@ -158,5 +158,14 @@ def test_recipe_errors_are_one_line(tmp_path, monkeypatch, capsys):
         main(["train", SITES, PROTEINS, "--recipe", "akt-default", "--out-dir", str(tmp_path / "b")])
     err = capsys.readouterr().err.strip()
     assert exc.value.code != 0 and len(err.splitlines()) == 1
-    assert "--hard-negatives PATH" in err or "--pretrain PATH" in err
-    assert not (tmp_path / "b" / "model.keras").exists()
+    # both missing files in the one line, each with the option that replaces it
+    assert "--pretrain PATH for data/pretrain_agc.tsv.gz" in err
+    assert "--hard-negatives PATH for data/human_phosphosites.tsv" in err
+    assert not (tmp_path / "b").exists()  # nothing written
+    with pytest.raises(SystemExit) as exc:  # one given: only the other is asked for
+        main(["train", SITES, PROTEINS, "--recipe", "akt-default", "--out-dir", str(tmp_path / "c"),
+              "--pretrain", str(DATA / "pretrain.tsv")])
+    err = capsys.readouterr().err.strip()
+    assert exc.value.code != 0 and len(err.splitlines()) == 1
+    assert "--hard-negatives PATH" in err and "--pretrain" not in err
+    assert not (tmp_path / "c").exists()

@@ -5,8 +5,8 @@ A recipe is a YAML file of :class:`phosnet.akt.Recipe` fields (``<name>.yaml`` i
 
 Data paths in a shipped recipe (``pretrain``, ``hard_negatives``) name files of a phosnet source checkout
 (``data/...``). They are resolved, in order, against the current directory and the checkout this package sits
-in; a path found in neither is an :class:`~phosnet.errors.InputError` that says which option replaces it
-(``--pretrain``, ``--hard-negatives``). Explicit paths always win.
+in; the paths found in neither are named in one :class:`~phosnet.errors.InputError` that says which option
+replaces each (``--pretrain``, ``--hard-negatives``). Explicit paths always win.
 """
 
 from __future__ import annotations
@@ -34,27 +34,37 @@ def recipe_file(name: str) -> Path:
     return path
 
 
-def _resolve(name: str, key: str, value: str) -> str:
+def _resolve(value: str) -> str | None:
+    """``value`` as written if it names a file from here, else its copy in the checkout; None if neither."""
     path = Path(value)
     if path.is_file():  # absolute, or relative to the current directory: kept as written
         return value
     candidate = RECIPES_DIR.parent.parent / path
     if not path.is_absolute() and candidate.is_file():
         return str(candidate)
-    raise InputError(f"recipe {name}: {key} file {value} not found in the current directory or a phosnet "
-                     f"checkout; give it with {DATA_KEYS[key]} PATH")
+    return None
 
 
 def load_recipe(name: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A shipped recipe as a dict, ``overrides`` applied, its data paths resolved (see the module docstring)."""
+    """A shipped recipe as a dict, ``overrides`` applied, its data paths resolved (see the module docstring).
+
+    Every data file found in neither place is named in one error, with the option that replaces it.
+    """
     from phosnet.akt import read_config
 
     values = read_config(recipe_file(name))
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    for key in DATA_KEYS:
+    missing = []
+    for key, option in DATA_KEYS.items():
         value = values.get(key)
         if value and not (overrides and overrides.get(key) is not None):
-            values[key] = _resolve(name, key, os.fspath(value))
+            found = _resolve(os.fspath(value))
+            if found is None:
+                missing.append(f"{option} PATH for {value}")
+            values[key] = found
+    if missing:
+        raise InputError(f"recipe {name}: its data files are not in the current directory or a phosnet checkout "
+                         f"(they are in the data/ folder of phosnet's repository); give {' and '.join(missing)}")
     return values
 
 
