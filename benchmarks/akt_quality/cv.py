@@ -19,8 +19,10 @@ Candidates (recipes under benchmarks/akt_quality/recipes/): each is trained per 
 epochs (not 6) (``CV_OVERRIDES``), and scored twice: the recipe's own combined network
 (distilled) and the members' score average. The in vitro variant adds the Sugiyama et al. 2019 in vitro AKT
 sites (data/akt_invitro_sites.tsv) as extra training positives (their proteins' other S/T as negatives),
-dropping in vitro proteins of the AKT pool and every in vitro protein that is a 40% homolog of a held-out
-protein; it fine-tunes from the same pretrained network as its base candidate (copied, not re-run).
+dropping in vitro proteins of the AKT pool, every in vitro protein that is a 40% homolog of a held-out
+protein (the same cd-hit-2d search; all in vitro proteins are in that proteome) and every in vitro S/T whose
+window occurs in a held-out protein; it fine-tunes from the same pretrained network as its base candidate
+(copied, not re-run).
 
 Metrics per fold and pooled out-of-fold: ROC-AUC, PR-AUC, sensitivity at 95% and 99% specificity, in two views
 (all S/T; AKT sites vs other known human phosphosites), with the Kinase Library scored on the same sites.
@@ -171,18 +173,24 @@ def fold_inputs(f: int, k: int, pool: pd.DataFrame, folds: dict[str, int], prote
     iv_seqs = read_fasta(INVITRO_PROTEINS)
     rows = []
     positives = set(zip(iv["protein_id"], iv["position"], strict=True))
+    shared = 0  # like the pretraining table: no window that also occurs in a held-out protein or its homologs
     for p in sorted(set(iv["protein_id"])):
         seq = iv_seqs[p]
+        padded = "X" * 15 + seq + "X" * 15
         for i, aa in enumerate(seq, start=1):
             if aa in "ST":
+                if padded[i - 1:i + 30] in bad:
+                    shared += 1
+                    continue
                 rows.append((p, i, aa, int((p, i) in positives), f"IV-{p}", "train"))
     extra = pd.DataFrame(rows, columns=["protein_id", "position", "residue", "label", "cluster", "split"])
     pd.concat([table, extra], ignore_index=True).to_csv(paths["sites_invitro"], sep="\t", index=False)
     with open(paths["proteins_invitro"], "w") as handle:
         for p, seq in {**akt_proteins, **{p: iv_seqs[p] for p in set(iv["protein_id"])}}.items():
             handle.write(f">{p}\n{seq}\n")
-    (out / "invitro.txt").write_text(f"{len(iv)} in vitro sites on {iv['protein_id'].nunique()} proteins, "
-                                     f"{len(extra)} S/T\n")
+    (out / "invitro.txt").write_text(f"{int(extra['label'].sum())} in vitro sites on {iv['protein_id'].nunique()} "
+                                     f"proteins, {len(extra)} S/T ({shared} S/T dropped: window also in a "
+                                     f"held-out protein)\n")
     return paths
 
 
