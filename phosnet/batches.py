@@ -13,10 +13,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from phosnet.encoding import ALPHABET, sequence_to_index
+from phosnet.encoding import ALPHABET, PAD, sequence_to_index_codes
 from phosnet.io.rows import COLUMNS as ROW_COLUMNS
 from phosnet.io.rows import SiteRows
-from phosnet.windows import candidate_positions, padded
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -88,47 +87,60 @@ def raw_batches(
 ) -> Iterator[RawBatch]:
     """Window proteins and group them into batches of at least ``batch_size`` windows (whole proteins).
 
-    ``records`` are ``(protein_id, sequence)`` pairs or ``(protein_id, sequence, description)`` triples.
+    ``records`` are ``(protein_id, sequence)`` pairs or ``(protein_id, sequence, description)`` triples. Per
+    protein only its candidates are counted (``str.count``); each batch is then encoded, searched and windowed
+    in a few numpy calls over all its proteins at once (per-protein numpy calls cost more than the work).
     """
-    width = 2 * flank + 1
-    ids: list[str] = []
-    descriptions: list[str] = []
-    counts: list[int] = []
-    centres: list[np.ndarray] = []
-    codes: list[np.ndarray] = []
-    offsets: list[int] = []
-    n_rows = n_proteins = offset = 0
-
-    def flush() -> RawBatch:
-        if not ids:
-            return RawBatch([], np.zeros(0, np.int32), np.zeros(0, np.int64), np.zeros((0, width), np.int8),
-                            n_proteins, np.zeros(0, np.int8), np.zeros(0, np.int64), [])
-        code = np.concatenate(codes)
-        starts = np.concatenate([c + o for c, o in zip(centres, offsets, strict=True)])
-        positions = np.concatenate(centres) + 1
-        windows = code[starts[:, None] + np.arange(width)]
-        return RawBatch(ids, np.repeat(np.arange(len(ids), dtype=np.int32), counts), positions, windows,
-                        n_proteins, code, starts, descriptions)
-
+    wanted = sorted(set(residues))
+    pending: list[tuple[str, ...]] = []
+    n_rows = n_proteins = 0
     for record in records:
-        protein_id, sequence = record[0], record[1]
-        found = candidate_positions(sequence, residues)
         n_proteins += 1
-        if len(found):
-            ids.append(protein_id)
-            descriptions.append(record[2] if len(record) > 2 else "")
-            counts.append(len(found))
-            centres.append(found.astype(np.int64))
-            offsets.append(offset)
-            codes.append(padded(sequence_to_index(sequence), flank))
-            offset += len(sequence) + 2 * flank
-            n_rows += len(found)
+        found = sum(record[1].count(letter) for letter in wanted)
+        if found:
+            pending.append(record)
+            n_rows += found
         if n_rows >= batch_size:
-            yield flush()
-            ids, descriptions, counts, centres, codes, offsets = [], [], [], [], [], []
-            n_rows = n_proteins = offset = 0
+            yield _batch(pending, n_proteins, wanted, flank)
+            pending, n_rows, n_proteins = [], 0, 0
     if n_rows or n_proteins:
-        yield flush()
+        yield _batch(pending, n_proteins, wanted, flank)
+
+
+def _batch(records: list[tuple[str, ...]], n_proteins: int, residues: list[str], flank: int) -> RawBatch:
+    """One :class:`RawBatch` of ``records`` (each with at least one candidate), ``n_proteins`` read in all."""
+    width = 2 * flank + 1
+    if not records:
+        return RawBatch([], np.zeros(0, np.int32), np.zeros(0, np.int64), np.zeros((0, width), np.int8),
+                        n_proteins, np.zeros(0, np.int8), np.zeros(0, np.int64), [])
+    ids = [record[0] for record in records]
+    sequences = [record[1] for record in records]
+    # each protein padded with `flank` X on both sides (the one padding rule, windows.padded), concatenated
+    text = PAD * flank + (PAD * (2 * flank)).join(sequences) + PAD * flank
+    ascii_codes = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+    code = sequence_to_index_codes(ascii_codes)
+    if code.size and code.min() < 0:
+        at = int(np.flatnonzero(code < 0)[0])
+        raise ValueError(f"sequence {ids[_owner(sequences, flank, at)]!r} holds letters outside {ALPHABET!r}")
+    lengths = np.fromiter(map(len, sequences), dtype=np.int64, count=len(sequences))
+    first = flank + np.concatenate(([0], np.cumsum(lengths[:-1] + 2 * flank)))  # each protein's residue 1
+    centres = np.flatnonzero(np.isin(ascii_codes, np.frombuffer("".join(residues).encode("ascii"), np.uint8)))
+    protein_index = (np.searchsorted(first, centres, side="right") - 1).astype(np.int32)
+    positions = centres - first[protein_index] + 1
+    starts = centres - flank
+    windows = code[starts[:, None] + np.arange(width)]
+    descriptions = [record[2] if len(record) > 2 else "" for record in records]
+    return RawBatch(ids, protein_index, positions, windows, n_proteins, code, starts, descriptions)
+
+
+def _owner(sequences: list[str], flank: int, at: int) -> int:
+    """Which protein position ``at`` of a batch's code array falls in."""
+    end = 0
+    for k, sequence in enumerate(sequences):
+        end += len(sequence) + 2 * flank
+        if at < end:
+            return k
+    return len(sequences) - 1
 
 
 __all__ = ["COLUMNS", "DEFAULT_BATCH_SIZE", "RawBatch", "SiteBatch", "raw_batches"]

@@ -78,9 +78,14 @@ def normalize_sequence(sequence: str, *, strip_stop: bool = True) -> str:
     return sequence.translate(_NORMALIZE_TABLE)
 
 
+def sequence_to_index_codes(ascii_codes: np.ndarray) -> np.ndarray:
+    """Index-encode ASCII codes (``uint8``) of normalized residues: ``int8``, ``X`` = 20, ``-1`` where not one."""
+    return _BYTE_TO_INDEX[ascii_codes]
+
+
 def sequence_to_index(sequence: str) -> np.ndarray:
     """Index-encode one normalized sequence as a 1-D ``int8`` array (``X`` = 20)."""
-    idx = _BYTE_TO_INDEX[np.frombuffer(sequence.encode("ascii"), dtype=np.uint8)]
+    idx = sequence_to_index_codes(np.frombuffer(sequence.encode("ascii"), dtype=np.uint8))
     if idx.size and idx.min() < 0:
         raise ValueError(f"sequence holds letters outside {ALPHABET!r}; normalize it first")
     return idx

@@ -80,3 +80,35 @@ def test_unknown_letters_follow_the_documented_rule():
     with pytest.raises(ValueError, match="normalize"):
         to_index(["AB"])  # un-normalized letters are refused, never mis-encoded
     assert ALPHABET[PAD_INDEX] == "X" and len(ALPHABET) == 21
+
+
+@pytest.mark.parametrize(("residues", "flank"), [("ST", 15), ("STY", 3), ("Y", 0)])
+def test_raw_batches_match_windows_of_each_protein(residues: str, flank: int) -> None:
+    """Batches built over many proteins at once hold each protein's own windows, positions and ids."""
+    from phosnet.batches import raw_batches
+    from phosnet.windows import window_indices
+
+    rng = np.random.default_rng(3)
+    letters = np.array(list("ACDEFGHIKLMNPQRSTVWYX"))
+    proteins = [(f"p{i}", "".join(rng.choice(letters, size=n)), f"d{i}") for i, n in enumerate([1, 5, 40, 300, 2, 77])]
+    proteins += [("none", "AAAA", ""), ("single", residues[0], ""), ("last", "MK" + residues * 3, "")]
+    batches = list(raw_batches(iter(proteins), residues, flank, 50))
+    assert sum(b.n_proteins for b in batches) == len(proteins)
+    seen = []
+    for batch in batches:
+        assert np.array_equal(batch.windows, batch.code[batch.starts[:, None] + np.arange(2 * flank + 1)])
+        for k, protein_id in enumerate(batch.protein_ids):
+            sequence = next(s for i, s, _ in proteins if i == protein_id)
+            positions, windows = window_indices(sequence, residues, flank)
+            rows = batch.protein_index == k
+            assert np.array_equal(batch.positions[rows], positions)
+            assert np.array_equal(batch.windows[rows], windows)
+            seen.append(protein_id)
+    assert seen == [i for i, s, _ in proteins if any(r in s for r in residues)]
+
+
+def test_raw_batches_name_the_protein_with_a_bad_letter() -> None:
+    from phosnet.batches import raw_batches
+
+    with pytest.raises(ValueError, match="'bad'"):
+        list(raw_batches(iter([("ok", "MSTK"), ("bad", "MSB")]), "ST", 15, 10))
