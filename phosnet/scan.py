@@ -24,7 +24,7 @@ import numpy as np
 
 from phosnet._threads import prefetch
 from phosnet.background import DEFAULT_STRINGENCY, STRINGENCY
-from phosnet.batches import COLUMNS, DEFAULT_BATCH_SIZE, SiteBatch, raw_batches
+from phosnet.batches import COLUMNS, DEFAULT_BATCH_SIZE, RawBatch, SiteBatch, raw_batches
 from phosnet.bundle import PhosnetModel, load_model
 from phosnet.engines import make_engine
 from phosnet.errors import InputError, PhosnetError
@@ -165,21 +165,25 @@ def scan_batches(
     background = model.background
 
     def scored() -> Generator[SiteBatch, None, None]:
-        raw = prefetch(raw_batches(records, settings.residues, model.flank, batch_size))
+        raw = prefetch(raw_batches(records, settings.residues, model.flank, batch_size), depth=4)
+        pairs: Iterator[tuple[RawBatch, np.ndarray]]
+        if getattr(engine, "shares", False) and hasattr(engine, "score_stream"):
+            # the next batches' chunks queue on the engine's threads while this one is handed on
+            pairs = engine.score_stream((batch, batch.code, batch.starts, model.window) for batch in raw)
+        else:
+            pairs = ((batch, engine(batch.windows) if len(batch.positions) else np.zeros(0, np.float32))
+                     for batch in raw)
         try:
-            for batch in raw:
-                if not len(batch.positions):
-                    scores = np.zeros(0, np.float32)
-                elif getattr(engine, "shares", False) and batch.code is not None:
-                    scores = engine.score_positions(batch.code, batch.starts, model.window)
-                else:
-                    scores = engine(batch.windows)
+            for batch, scores in pairs:
                 yield SiteBatch(
                     batch.protein_ids, batch.protein_index, batch.positions, batch.windows,
                     scores, scores >= np.float32(settings.threshold), batch.n_proteins, batch.descriptions,
                     None if background is None else background.percentile(scores),
                 )
         finally:
+            close = getattr(pairs, "close", None)
+            if close is not None:
+                close()
             raw.close()
 
     stream = prefetch(scored(), name="phosnet-scorer")

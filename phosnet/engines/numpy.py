@@ -19,15 +19,16 @@ network with numpy as before. Weights come from :meth:`phosnet.bundle.PhosnetMod
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import os
 import threading
 import weakref
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -36,6 +37,8 @@ from phosnet.engines import UnsupportedModel
 
 if TYPE_CHECKING:
     from phosnet.bundle import PhosnetModel
+
+T = TypeVar("T")
 
 ENGINE_CHUNK = 2048
 """Windows the numpy engine pushes through the network at once (keeps intermediates in cache)."""
@@ -371,11 +374,24 @@ class _MaxPool:
         return out
 
 
+_TILED: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+
+
+def _tiled(scale: np.ndarray, shift: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """``scale`` and ``shift`` tiled ``length`` times, the same arrays for every chunk (so a following Dense
+    keeps its folded weights instead of folding them again per chunk)."""
+    key = (id(scale), id(shift), length)
+    found = _TILED.get(key)
+    if found is None or found[0] is not scale or found[1] is not shift:
+        found = _TILED[key] = (scale, shift, np.tile(scale, length), np.tile(shift, length))
+    return found[2], found[3]
+
+
 def _flatten(x: Any) -> Any:
     """Flatten; a deferred per-channel affine stays deferred (tiled), so a following Dense can absorb it."""
     if isinstance(x, _Affine) and x.x.ndim == 3:
         n, length, _ = x.x.shape
-        return _Affine(x.x.reshape(n, -1), np.tile(x.scale, length), np.tile(x.shift, length))
+        return _Affine(x.x.reshape(n, -1), *_tiled(x.scale, x.shift, length))
     a = _dense(x)
     return a.reshape(a.shape[0], -1)
 
@@ -918,7 +934,8 @@ class NumpyEngine:
         """Scores of the windows ``code[s : s + width]`` for ``s`` in ``starts`` (increasing)."""
         return self._score_shared(code, starts, width, self._compiled_now(len(starts), width))
 
-    def _score_shared(self, code: np.ndarray, starts: np.ndarray, width: int, compiled: bool) -> np.ndarray:
+    def _chunks(self, code: np.ndarray, starts: np.ndarray, width: int, compiled: bool) -> list[_Shared]:
+        """One call's windows cut into the chunks the worker threads run (each a :class:`_Shared`)."""
         n = len(starts)
         self.used_compiled = compiled and all(s.compiled_form(width, self.onehot) is not None for s in self._stacks)
         positions, chunk = (1 << 62, COMPILED_CHUNK) if compiled else (SHARED_POSITIONS, self.chunk)
@@ -927,19 +944,57 @@ class NumpyEngine:
             w0 = bounds[-1]
             limit = int(np.searchsorted(starts, starts[w0] + positions - width, side="right"))
             bounds.append(min(n, w0 + chunk, max(limit, w0 + 1)))
-
-        def run(i: int) -> np.ndarray:
-            w0, w1 = bounds[i], bounds[i + 1]
+        parts = []
+        for w0, w1 in zip(bounds[:-1], bounds[1:], strict=True):
             lo, hi = int(starts[w0]), int(starts[w1 - 1]) + width
-            return self._run(_Shared(code[lo:hi], starts[w0:w1] - lo, width, self.onehot, compiled))
+            parts.append(_Shared(code[lo:hi], starts[w0:w1] - lo, width, self.onehot, compiled))
+        return parts
 
-        parts = range(len(bounds) - 1)
+    def _score_shared(self, code: np.ndarray, starts: np.ndarray, width: int, compiled: bool) -> np.ndarray:
+        parts = self._chunks(code, starts, width, compiled)
         with _single_threaded_blas():  # small products: BLAS threads would only spin (3-4x the CPU time)
             if self.workers > 1 and len(parts) > 1:
-                scores = list(self._executor().map(run, parts))
+                scores = list(self._executor().map(self._run, parts))
             else:
-                scores = [run(i) for i in parts]
+                scores = [self._run(part) for part in parts]
         return np.concatenate(scores) if scores else np.zeros(0, np.float32)
+
+    def score_stream(self, calls: Iterable[tuple[T, np.ndarray, np.ndarray, int]], ahead: int = 2
+                     ) -> Iterator[tuple[T, np.ndarray]]:
+        """:meth:`score_positions` of each ``(tag, code, starts, width)``, yielded in order as ``(tag, scores)``.
+
+        The chunks of the next ``ahead`` calls are queued on the worker threads before a call's scores are
+        collected, so the workers never wait between calls (a scan's batches) for the caller to hand on one
+        batch and fetch the next. BLAS stays single-threaded for the whole stream.
+        """
+        pending: collections.deque[tuple[T, list[Future[np.ndarray]] | np.ndarray]] = collections.deque()
+
+        def collect() -> tuple[T, np.ndarray]:
+            tag, work = pending.popleft()
+            if isinstance(work, np.ndarray):
+                return tag, work
+            scores = [future.result() for future in work]
+            return tag, np.concatenate(scores) if scores else np.zeros(0, np.float32)
+
+        with _single_threaded_blas():
+            try:
+                for tag, code, starts, width in calls:
+                    parts = self._chunks(code, starts, width, self._compiled_now(len(starts), width))
+                    if self.workers > 1 and len(parts) > 1:
+                        pool = self._executor()
+                        pending.append((tag, [pool.submit(self._run, part) for part in parts]))
+                    else:
+                        pending.append((tag, np.concatenate([self._run(p) for p in parts]) if parts
+                                        else np.zeros(0, np.float32)))
+                    while len(pending) > ahead:
+                        yield collect()
+                while pending:
+                    yield collect()
+            finally:
+                for _, work in pending:  # an abandoned stream: drop what has not started
+                    if not isinstance(work, np.ndarray):
+                        for future in work:
+                            future.cancel()
 
     def __call__(self, windows: np.ndarray) -> np.ndarray:
         if len(windows) and windows.ndim == 2 and self._compiled_now(len(windows), windows.shape[1]):
