@@ -219,3 +219,22 @@ def test_cache_goes_to_a_user_directory_when_the_package_is_read_only(
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "mine"))
     _fused._configure_cache()  # a cache directory the user chose is kept
     assert os.environ["NUMBA_CACHE_DIR"] == str(tmp_path / "mine")
+
+
+def test_score_stream_gives_each_call_its_own_scores_in_order() -> None:
+    """The streamed scan (next calls queued on the workers before a call is collected) == one call at a time."""
+    model = load_model(TINY)
+    proteins = _proteins()
+    sets = [proteins, proteins[3:], [("none", "MAAK")]]
+    calls = [list(raw_batches(iter(chosen), "ST", model.flank, 10**7))[0] for chosen in sets]
+    calls.insert(1, calls[0])
+    with NumpyEngine(model, workers=2, compiled="never", chunk=16) as engine:
+        expected = [engine.score_positions(b.code, b.starts, model.window) for b in calls]
+        streamed = list(engine.score_stream((k, b.code, b.starts, model.window) for k, b in enumerate(calls)))
+        assert [k for k, _ in streamed] == list(range(len(calls)))
+        for (_, got), want in zip(streamed, expected, strict=True):
+            np.testing.assert_array_equal(got, want)
+        assert len(streamed[-1][1]) == 0 and len(streamed[0][1]) > 100
+        abandoned = engine.score_stream((k, b.code, b.starts, model.window) for k, b in enumerate(calls))
+        next(abandoned)
+        abandoned.close()  # queued chunks are dropped, nothing hangs
