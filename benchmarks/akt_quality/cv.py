@@ -308,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
                                       for m in member_files], axis=0)
             keras().backend.clear_session()
             done.append(f)
+            if (run / "seconds.txt").exists():  # kept from the training run, so --score-only reports it too
+                seconds.setdefault(name, {})[f] = float((run / "seconds.txt").read_text())
         if done:
             finished[name] = done
             if CANDIDATES[name][1].get("combine", "distill") == "distill":
