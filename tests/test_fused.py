@@ -238,3 +238,19 @@ def test_score_stream_gives_each_call_its_own_scores_in_order() -> None:
         abandoned = engine.score_stream((k, b.code, b.starts, model.window) for k, b in enumerate(calls))
         next(abandoned)
         abandoned.close()  # queued chunks are dropped, nothing hangs
+
+
+@needs_numba
+@pytest.mark.skipif(not BUNDLED, reason="bundled models not installed")
+def test_the_kernel_runs_the_dense_head_of_the_bundled_models() -> None:
+    """The Dense layers after the stack run inside the kernel for both bundled models (their scores == Keras is
+    tested above), and a chunk's outputs are the Dense outputs, not the flattened cells."""
+    for name in ("akt-default", "akt-ensemble"):
+        model = load_model(name)
+        engine = NumpyEngine(model, compiled="always")
+        assert engine._stacks and all(stack.head is not None for stack in engine._stacks)
+        forms = [stack.compiled_form(model.window, engine.onehot) for stack in engine._stacks]
+        assert all(form is not None and form.head is not None for form in forms)
+        [batch] = list(raw_batches(iter(_proteins()), "ST", model.flank, 10**7))
+        values = engine._stacks[0](engine._chunks(batch.code, batch.starts, model.window, True)[0])
+        assert values.values.shape[1] == engine._stacks[0].head.kernel.shape[1]

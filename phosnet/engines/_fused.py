@@ -10,7 +10,10 @@ holds no Python object and releases the GIL, so two engine threads use both core
 2. ``Y = Pool @ [W_0 .. W_{k2-1}]`` (one BLAS product per block of positions, small enough to stay in cache);
 3. per window and output cell: ``bias + sum_t Y_t[s + P j]`` over the taps on interior cells, plus the
    products of the window's edge cells (cells whose first convolution sees the window's zero padding), read
-   from a table precomputed over every residue combination they depend on; then the activation.
+   from a table precomputed over every residue combination they depend on; then the activation;
+4. optionally the head: the Dense layers reading the flattened outputs (BatchNorm folded in, kernels side by
+   side), one BLAS product per ring of :data:`BLOCK_ROWS` windows, so the ``n2 * F2`` outputs never take memory
+   per window of the chunk and no Python runs between the stack and those layers.
 
 Numba is optional: :func:`available` says whether it imports; the numpy stack is the fallback. Compiled code
 is cached on disk (``cache=True``); :func:`_configure_cache` points numba at a user cache directory when the
@@ -147,7 +150,10 @@ def _compile() -> Any:
         row_of: np.ndarray,  # (cap,) int64 workspace
         pool: np.ndarray,  # (cap, F1) float32 workspace
         y: np.ndarray,  # (cap, k2 * F2) float32 workspace
-        out: np.ndarray,  # (n, n2, F2) float32
+        out: np.ndarray,  # (n, n2, F2) float32; with a head, a ring of (>= block_rows, n2, F2) windows
+        head_w: np.ndarray,  # (n2 * F2, H) float32: the Dense layers after Flatten, side by side (or (1, 1))
+        head_out: np.ndarray,  # (n, H) float32: the flattened outputs times head_w (with a head)
+        use_head: bool,
     ) -> None:
         n = starts.shape[0]
         f1 = table.shape[1]
@@ -156,6 +162,8 @@ def _compile() -> Any:
         f2 = bias2.shape[0]
         last = cells[cells.shape[0] - 1] * pool_size if cells.shape[0] else 0
         acc = np.empty(f2, dtype=np.float32)
+        filled = 0  # windows in the ring not yet multiplied by the head (use_head)
+        done = 0  # windows whose head outputs are written
         w0 = 0
         while w0 < n:
             lo = starts[w0]
@@ -196,8 +204,13 @@ def _compile() -> Any:
                                 pool[r, f] = v
             if rows:
                 np.dot(pool[:rows], w2cat, y[:rows])
-            # every window's second-convolution outputs
+            # every window's second-convolution outputs (with a head: into the ring, multiplied when it is full)
+            if use_head and filled + (w1 - w0) > out.shape[0]:
+                np.dot(out[:filled].reshape((filled, n2 * f2)), head_w, head_out[done : done + filled])
+                done += filled
+                filled = 0
             for i in range(w0, w1):
+                o = filled + i - w0 if use_head else i
                 s = starts[i] - lo
                 for p in range(n2):
                     for f in range(f2):
@@ -210,7 +223,7 @@ def _compile() -> Any:
                             for f in range(f2):
                                 acc[f] += y[r, col + f]
                     for f in range(f2):
-                        out[i, p, f] = acc[f]
+                        out[o, p, f] = acc[f]
                 for e in range(edge_lo.shape[0]):
                     idx = 0
                     at = starts[i] + edge_lo[e]
@@ -221,13 +234,17 @@ def _compile() -> Any:
                         p = edge_out[e, u]
                         col = u * f2
                         for f in range(f2):
-                            out[i, p, f] += edge_table[row, col + f]
+                            out[o, p, f] += edge_table[row, col + f]
                 if relu:
                     for p in range(n2):
                         for f in range(f2):
-                            if out[i, p, f] < 0:
-                                out[i, p, f] = 0
+                            if out[o, p, f] < 0:
+                                out[o, p, f] = 0
+            if use_head:
+                filled += w1 - w0
             w0 = w1
+        if use_head and filled:
+            np.dot(out[:filled].reshape((filled, n2 * f2)), head_w, head_out[done : done + filled])
 
     return stack
 
@@ -242,7 +259,8 @@ class FusedStack:
     """
 
     def __init__(self, table: np.ndarray, base: int, k1: int, same1: bool, pool_size: int, kernel2: np.ndarray,
-                 bias2: np.ndarray, same2: bool, width: int, relu: bool) -> None:
+                 bias2: np.ndarray, same2: bool, width: int, relu: bool,
+                 head: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         if table.shape[0] != base**k1:
             raise ValueError("table rows != base ** k1")
         self.table = np.ascontiguousarray(table, dtype=np.float32)
@@ -308,18 +326,28 @@ class FusedStack:
         last = int(self.cells[-1]) * pool_size if len(self.cells) else 0
         self._block = BLOCK_ROWS
         self._cap = max(self._block, last + 1) + 1
+        self.head = None
+        if head is not None:
+            if not relu or head[0].shape[0] != n2 * f2:
+                raise ValueError("a head needs the ReLU in the kernel and n2 * F2 inputs")
+            self.head = (np.ascontiguousarray(head[0], dtype=np.float32), np.ascontiguousarray(head[1], np.float32))
 
-    def _workspace(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _workspace(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """This thread's buffers, shared by every stack of its shape (an ensemble's members run one after another)
-        and kept between calls: no fresh pages per chunk, memory flat."""
+        and kept between calls: no fresh pages per chunk, memory flat. With a head the outputs of the second
+        convolution go to a ring of :data:`BLOCK_ROWS` windows (a block never holds more), and only the head's
+        outputs take a row per window."""
         f1, cols = self.table.shape[1], self.w2cat.shape[1]
+        units = self.head[0].shape[1] if self.head is not None else 0
         buffers = _WORKSPACES.__dict__.setdefault("by_shape", {})
-        key = (self._cap, f1, cols, self.n2, self.f2)
+        key = (self._cap, f1, cols, self.n2, self.f2, units)
         found = buffers.get(key)
-        if found is None or len(found[3]) < n:
+        rows = max(n, 512)
+        if found is None or (units and len(found[4]) < n) or (not units and len(found[3]) < n):
             found = buffers[key] = (np.full(self._cap, -1, dtype=np.int64), np.empty((self._cap, f1), np.float32),
                                     np.empty((self._cap, cols), np.float32),
-                                    np.empty((max(n, 512), self.n2, self.f2), np.float32))
+                                    np.empty((self._block if units else rows, self.n2, self.f2), np.float32),
+                                    np.empty((rows if units else 1, max(units, 1)), np.float32))
         return found
 
     def _edge_cells(self, j: int, dep_lo: int, dep_hi: int) -> np.ndarray:
@@ -342,7 +370,8 @@ class FusedStack:
         return cell
 
     def __call__(self, code: np.ndarray, starts: np.ndarray, fn: Any = None) -> np.ndarray:
-        """Outputs of the second convolution, ``(n, n2, F2)`` float32, for windows ``code[s : s + width]``.
+        """Outputs of the second convolution, ``(n, n2, F2)`` float32, for windows ``code[s : s + width]``; with a
+        head, the head's outputs ``(n, H)`` (flattened outputs times its kernel, plus its bias) instead.
 
         The result is a view of this thread's buffer: valid until the thread's next call of a stack of the same
         shape (copy it to keep it longer).
@@ -351,11 +380,19 @@ class FusedStack:
         if fn is None:
             raise RuntimeError("numba is not available")
         n = len(starts)
-        row_of, pool, y, buffer = self._workspace(n)
-        out = buffer[:n]
+        row_of, pool, y, buffer, head_buffer = self._workspace(n)
+        head_w = self.head[0] if self.head is not None else _NO_HEAD
         if n:
             fn(np.ascontiguousarray(code, dtype=np.int8), np.ascontiguousarray(starts, dtype=np.int64), self.width,
                self.table, self.base, self.k1, self.o1, self.pool_size, self.w2cat, self.bias2, self.tap_cell,
                self.cells, self.edge_lo, self.edge_len, self.edge_row, self.edge_uses, self.edge_out,
-               self.edge_table, self.relu, self._block, row_of, pool, y, out)
+               self.edge_table, self.relu, self._block, row_of, pool, y, buffer, head_w, head_buffer,
+               self.head is not None)
+        if self.head is None:
+            return buffer[:n]
+        out = head_buffer[:n]
+        out += self.head[1]
         return out
+
+
+_NO_HEAD = np.zeros((1, 1), np.float32)

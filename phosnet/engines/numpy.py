@@ -46,7 +46,7 @@ ENGINE_CHUNK = 2048
 SHARED_POSITIONS = 1024
 """At most this many sequence positions per chunk when convolutions are shared between windows (numpy stack)."""
 
-COMPILED_CHUNK = 512
+COMPILED_CHUNK = 4096
 """Windows per chunk when the compiled kernel runs the shared stacks (it blocks positions itself)."""
 
 COMPILE_AFTER_WINDOWS = 8192
@@ -489,6 +489,83 @@ def _lookup_col(value: Any, col: int) -> np.ndarray:
     return _dense(value)[:, col]
 
 
+class _Head:
+    """The Dense layers that read a shared stack's flattened output, run by the compiled kernel as one product.
+
+    Matched after the stack: ``[BatchNormalization] -> Flatten -> [Dropout]...`` with nothing else reading those
+    steps, then one or more ``Dense`` layers reading the result. Their kernels side by side, BatchNorm folded in
+    (``(x s + t) W + b = x (s W) + (t W + b)``), make one ``(windows, n2 * F2) @ (n2 * F2, units)`` product per
+    block of windows inside the kernel: no Python between the stack and the Dense layers, and only the Dense
+    outputs (not the ``n2 * F2`` flattened values) take memory per window. Each Dense layer's activation and the
+    rest of the graph run in numpy as before.
+    """
+
+    def __init__(self, kernel: np.ndarray, bias: np.ndarray, outputs: list[tuple[tuple[str, int, int], int, int,
+                 Callable[[np.ndarray], np.ndarray]]], skipped: set[tuple[str, int, int]]) -> None:
+        self.kernel, self.bias = kernel, bias
+        self.outputs = outputs
+        """``(key, first column, last column, activation)`` of each Dense layer."""
+        self.skipped = skipped
+        """Steps the head replaces (the chain and the Dense layers)."""
+
+    @classmethod
+    def match(cls, steps: list[Any], start: tuple[str, int, int], kinds: dict[Any, str],
+              graph_outputs: list[Any]) -> _Head | None:
+        readers: dict[Any, list[Any]] = {}
+        for step in steps:
+            for src in step[2]:
+                readers.setdefault(src, []).append(step)
+        node, chain, affine, flattened = start, [], None, False
+        while node not in graph_outputs:
+            users = readers.get(node, [])
+            if len(users) != 1 or users[0][2] != [node]:
+                break
+            key, fn, _ = users[0]
+            kind = kinds.get(key)
+            if kind == "BatchNormalization" and not flattened and affine is None and isinstance(fn, _BatchNorm) \
+                    and fn.axis in (-1, [-1], 2, [2]):
+                affine = (fn.scale, fn.shift)
+            elif kind == "Flatten" and not flattened:
+                flattened = True
+            elif kind != "Dropout":
+                break
+            chain.append(key)
+            node = key
+        users = readers.get(node, [])
+        if not flattened or node in graph_outputs or not users:
+            return None
+        if any(kinds.get(key) != "Dense" or srcs != [node] or not isinstance(fn, _Dense) for key, fn, srcs in users):
+            return None
+        kernel = np.concatenate([fn.kernel for _, fn, _ in users], axis=1).astype(np.float64)
+        bias = np.concatenate([fn.bias if fn.bias is not None else np.zeros(fn.kernel.shape[1], np.float32)
+                               for _, fn, _ in users]).astype(np.float64)
+        if affine is not None:
+            channels = len(affine[0])
+            if kernel.shape[0] % channels:
+                return None
+            scale, shift = (np.tile(a.astype(np.float64), kernel.shape[0] // channels) for a in affine)
+            bias = shift @ kernel + bias
+            kernel = scale[:, None] * kernel
+        outputs, first = [], 0
+        for key, fn, _ in users:
+            outputs.append((key, first, first + fn.kernel.shape[1], fn.act))
+            first += fn.kernel.shape[1]
+        return cls(kernel.astype(np.float32), bias.astype(np.float32), outputs,
+                   set(chain) | {key for key, _, _ in users})
+
+
+@dataclass
+class _HeadValues:
+    """What a shared stack returns when the compiled kernel also ran its :class:`_Head`: the Dense outputs."""
+
+    values: np.ndarray  # (n, units), a view of the thread's buffer
+    head: _Head
+
+    def env(self) -> dict[tuple[str, int, int], np.ndarray]:
+        """Each Dense layer's output (a copy: the buffer is reused by the thread's next call), activated."""
+        return {key: act(np.array(self.values[:, lo:hi])) for key, lo, hi, act in self.head.outputs}
+
+
 class _SharedConvStack:
     """``[Embedding] -> Conv1D -> elementwise... -> MaxPool -> Conv1D`` computed once per sequence position.
 
@@ -520,6 +597,8 @@ class _SharedConvStack:
         self.bias2 = conv2.bias if conv2.bias is not None else np.zeros(f2, np.float32)
         self._plans: dict[tuple[int, ...], tuple[Any, ...]] = {}
         self._kernels: dict[tuple[int, ...], np.ndarray] = {}
+        self.head: _Head | None = None
+        """The Dense layers after it, when the compiled kernel can run them too (set by :class:`_Graph`)."""
 
     @classmethod
     def match(cls, steps: list[Any], inputs: list[Any], kinds: dict[Any, str]) -> _SharedConvStack | None:
@@ -606,17 +685,21 @@ class _SharedConvStack:
             if isinstance(probe, _Table) and probe.table.shape[0] == base**self.conv1.k:
                 test = np.array([-1.0, 2.0], np.float32)
                 relu = bool((self.conv2.act(test.copy()) == np.array([0.0, 2.0], np.float32)).all())
+                head = (self.head.kernel, self.head.bias) if self.head is not None and relu else None
                 try:
                     cache[key] = _fused.FusedStack(probe.table, base, self.conv1.k, self.conv1.same, self.pool.pool,
-                                                   self.conv2.kernel, self.bias2, self.conv2.same, width, relu)
+                                                   self.conv2.kernel, self.bias2, self.conv2.same, width, relu, head)
                 except ValueError:
                     pass
         return cache[key]
 
-    def __call__(self, x: _Shared) -> np.ndarray:
+    def __call__(self, x: _Shared) -> np.ndarray | _HeadValues:
         compiled = self.compiled_form(x.width, x.onehot) if x.compiled else None
         if compiled is not None:
             out = compiled(x.code, x.starts)
+            if compiled.head is not None:
+                assert self.head is not None
+                return _HeadValues(out, self.head)
             return out if compiled.relu else self.conv2.act(out)
         width, n = x.width, len(x.starts)
         starts = x.starts
@@ -768,6 +851,12 @@ class _Graph:
             visit(out)
 
         self.shared = _SharedConvStack.match(self.steps, self.inputs, self.kinds)
+        self.after_head: list[Any] = []
+        if self.shared is not None:
+            rest = self.steps[self.shared.n_steps :]
+            self.shared.head = _Head.match(rest, self.shared.output_key, self.kinds, self.outputs)
+            if self.shared.head is not None:
+                self.after_head = [step for step in rest if step[0] not in self.shared.head.skipped]
 
     @staticmethod
     def _callable(layer: dict[str, Any], weights: Any) -> Callable[..., Any]:
@@ -784,10 +873,14 @@ class _Graph:
         if len(inputs) == 1 and isinstance(inputs[0], _Shared):
             if self.shared is not None:  # the conv stack once per position, shared by overlapping windows
                 stacked = self.shared(inputs[0])
-                if self.shared.output_key in self.outputs:  # leaves the graph: not a per-thread buffer of the kernel
-                    stacked = np.array(stacked)
-                env = {self.shared.output_key: stacked}
-                steps = steps[self.shared.n_steps :]
+                if isinstance(stacked, _HeadValues):  # the kernel ran the Dense layers after the stack too
+                    env = dict(stacked.env())
+                    steps = self.after_head
+                else:
+                    if self.shared.output_key in self.outputs:  # leaves the graph: not the kernel's thread buffer
+                        stacked = np.array(stacked)
+                    env = {self.shared.output_key: stacked}
+                    steps = steps[self.shared.n_steps :]
         uses: dict[tuple[str, int, int], int] = {}
         for _, _, srcs in steps:
             for src in srcs:
