@@ -254,3 +254,29 @@ def test_the_kernel_runs_the_dense_head_of_the_bundled_models() -> None:
         [batch] = list(raw_batches(iter(_proteins()), "ST", model.flank, 10**7))
         values = engine._stacks[0](engine._chunks(batch.code, batch.starts, model.window, True)[0])
         assert values.values.shape[1] == engine._stacks[0].head.kernel.shape[1]
+
+
+ROOT_DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+@needs_numba
+@pytest.mark.skipif(not BUNDLED or not (ROOT_DATA / "akt_sites.tsv").exists(), reason="bundled models or data/")
+@pytest.mark.parametrize("name", ["akt-default", "akt-ensemble"])
+def test_scan_of_the_test_split_proteins_equals_keras(name: str) -> None:
+    """The held-out test proteins of the AKT dataset, scanned as a proteome scan runs them (one streamed call
+    through the compiled kernel, its head included): Keras' scores to 1e-4 and Keras' rank order."""
+    import pandas as pd
+
+    sites = pd.read_csv(ROOT_DATA / "akt_sites.tsv", sep="\t", usecols=["protein_id", "split"])
+    test_ids = set(sites.loc[sites["split"] == "test", "protein_id"])
+    proteins = [(i, s) for i, s in iter_sequences(ROOT_DATA / "akt_proteins.fasta") if i in test_ids]
+    assert len(proteins) >= 20
+    model = load_model(name)
+    [batch] = list(raw_batches(iter(proteins), "ST", model.flank, 10**7))
+    assert len(batch.starts) >= 2000
+    reference = _keras(model, batch.windows)
+    with NumpyEngine(model, compiled="always") as engine:  # a proteome scan's batches (>= 16,384 windows) compile
+        [(_, scores)] = list(engine.score_stream([(0, batch.code, batch.starts, model.window)]))
+        assert engine.used_compiled
+    np.testing.assert_allclose(scores, reference, atol=1e-4, rtol=0)
+    _assert_same_ranking(scores, reference)
