@@ -185,3 +185,25 @@ def test_a_numeric_shell_sort_of_the_file_gives_the_model_order(tmp_path) -> Non
     ordered = subprocess.run(["sort", "-n", str(path)], capture_output=True, text=True, check=True,
                              env={"LC_ALL": "C"}).stdout.split()
     np.testing.assert_array_equal(np.array(ordered, dtype=np.float32), np.sort(scores))
+
+
+def test_what_if_tables_write_numbers_as_the_scan_does() -> None:
+    """explain/variants tables: positional numbers (no exponent, so sort -n works), exact float32 read-back,
+    empty fields for missing values."""
+    import io
+
+    import pandas as pd
+
+    from phosnet.io.tables import write_frames
+
+    scores = np.array([0.5, 4.41881384e-05, 1e-9, 0.912345671], dtype=np.float32)
+    frame = pd.DataFrame({"site": ["a", "b", "c", "d"], "score": scores,
+                          "delta": np.array([-3.3e-7, 0.25, np.nan, -0.5]), "predicted": [True, False, False, True]})
+    handle = io.StringIO()
+    assert write_frames(handle, [frame]) == 4
+    text = handle.getvalue()
+    assert "e-" not in text and "0.0000441881384" in text
+    back = pd.read_csv(io.StringIO(text), sep="\t")
+    np.testing.assert_array_equal(back["score"].to_numpy(np.float32), scores)
+    assert np.isnan(back["delta"][2]) and back["delta"][0] == -3.3e-7
+    assert list(back.sort_values("score")["site"]) == ["c", "b", "a", "d"]

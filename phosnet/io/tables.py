@@ -1,9 +1,10 @@
 """Tidy tables of the what-if tools (``explain``, ``variants``) written as TSV or CSV, batch by batch.
 
-The header is written once; scores keep nine significant digits (every float32 reads back exactly; a fixed
-number of decimals would tie most small scores at zero); missing values (no site, no background percentile)
-are empty fields; booleans are ``true``/``false`` as in the scan's tables. Combine with
-:func:`phosnet.io.atomic.atomic_output`.
+The header is written once; numbers are written as the scan writes scores (:func:`phosnet.io.rows.format_scores`:
+nine significant digits, so every float32 reads back exactly, and positional, never ``4.4e-05``, so ``sort -n``
+orders them as the model does; a fixed number of decimals would tie most small scores at zero); missing values
+(no site, no background percentile) are empty fields; booleans are ``true``/``false`` as in the scan's tables.
+Combine with :func:`phosnet.io.atomic.atomic_output`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO
 
+import numpy as np
 import pandas as pd
+
+from phosnet.io.rows import format_scores
 
 TABLE_FORMATS = ("tsv", "csv")
 
@@ -43,8 +47,13 @@ def write_frames(handle: IO[str], frames: Iterable[pd.DataFrame], fmt: str = "ts
         for column in out.columns:
             if out[column].dtype == bool:
                 out[column] = out[column].map({True: "true", False: "false"})
-        out.to_csv(handle, sep="\t" if fmt == "tsv" else ",", index=False, header=header, float_format="%.9g",
-                   na_rep="", lineterminator="\n")
+            elif pd.api.types.is_float_dtype(out[column].dtype):  # the scan's one number formatter
+                values = out[column].to_numpy(dtype=np.float64)
+                text = np.array(format_scores(values), dtype=object)
+                text[np.isnan(values)] = ""
+                out[column] = text
+        out.to_csv(handle, sep="\t" if fmt == "tsv" else ",", index=False, header=header, na_rep="",
+                   lineterminator="\n")
         header = False
         rows += len(frame)
     return rows
