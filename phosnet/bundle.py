@@ -388,6 +388,16 @@ MODEL_FILE = "model.keras"
 METADATA_FILES = ("model.json", "metadata.json")
 """Metadata files of a run folder (the same JSON twice: beside the model, and for :func:`load_model`)."""
 
+THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+"""TensorFlow's thread counts: training is bit-reproducible for one count, not across counts (the order of
+float sums changes), so a training command records them when they are set."""
+
+
+def command_line(argv: list[str] | None = None) -> str:
+    """This process's ``phosnet`` command line, prefixed by the thread settings it ran with (shell-quoted)."""
+    settings = [f"{key}={shlex.quote(os.environ[key])}" for key in THREAD_VARIABLES if os.environ.get(key)]
+    return " ".join([*settings, *(shlex.quote(a) for a in ["phosnet", *(sys.argv[1:] if argv is None else argv)])])
+
 
 def bundle_metadata(
     *,
@@ -420,7 +430,7 @@ def bundle_metadata(
         "thresholds": thresholds,
         "default_specificity": default_specificity,
         **provenance,
-        "training_command": command or " ".join(shlex.quote(a) for a in ["phosnet", *sys.argv[1:]]),
+        "training_command": command or command_line(),
         "phosnet_version": found["phosnet"],
         "tensorflow_version": found["tensorflow"],
         "keras_version": found["keras"],
@@ -453,6 +463,6 @@ def write_metadata(run_dir: str | os.PathLike, metadata: dict[str, Any]) -> None
 
 
 __all__ = [
-    "DEFAULT_MODEL", "PRETRAINED_DIR", "PhosnetModel", "available_models", "bundle_metadata", "load_model",
-    "read_weights", "write_bundle", "write_metadata",
+    "DEFAULT_MODEL", "PRETRAINED_DIR", "THREAD_VARIABLES", "PhosnetModel", "available_models", "bundle_metadata",
+    "command_line", "load_model", "read_weights", "write_bundle", "write_metadata",
 ]

@@ -23,8 +23,11 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("cli")
     config = root / "recipe.json"
     config.write_text(json.dumps({"model": {"conv1_filters": 8, "conv2_filters": 8, "dense_units": 8}}))
-    result = CliRunner().invoke(cli, ["train", SITES, PROTEINS, "--out-dir", str(root / "run"), "--epochs", "1",
-                                      "--config", str(config), "--seed", "3", "--background", BACKGROUND])
+    with pytest.MonkeyPatch.context() as env:  # a thread setting, to be recorded with the command
+        env.setenv("TF_NUM_INTEROP_THREADS", "1")
+        env.delenv("TF_NUM_INTRAOP_THREADS", raising=False)
+        result = CliRunner().invoke(cli, ["train", SITES, PROTEINS, "--out-dir", str(root / "run"), "--epochs", "1",
+                                          "--config", str(config), "--seed", "3", "--background", BACKGROUND])
     assert result.exit_code == 0, result.output
     return root / "run", result.output
 
@@ -34,7 +37,19 @@ def test_train_writes_a_run_folder(trained):
     assert "validation  ROC-AUC" in output and "test        ROC-AUC" in output
     meta = json.loads((run / "model.json").read_text())
     assert meta["recipe"]["epochs"] == 1 and meta["recipe"]["model"]["conv1_filters"] == 8
-    assert meta["training_command"].startswith("phosnet")
+    # TensorFlow's thread counts change the trained weights, so the recorded command carries them
+    assert meta["training_command"].startswith("TF_NUM_INTEROP_THREADS=1 phosnet ")
+
+
+def test_command_line_records_thread_settings(monkeypatch):
+    from phosnet.bundle import command_line
+
+    monkeypatch.delenv("TF_NUM_INTRAOP_THREADS", raising=False)
+    monkeypatch.delenv("TF_NUM_INTEROP_THREADS", raising=False)
+    assert command_line(["train", "my sites.tsv"]) == "phosnet train 'my sites.tsv'"
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "1")
+    monkeypatch.setenv("TF_NUM_INTEROP_THREADS", "2")
+    assert command_line(["train", "x"]) == "TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=2 phosnet train x"
 
 
 def test_train_background_gives_percentiles_and_stringency(trained, tmp_path):
@@ -114,16 +129,27 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def test_shipped_recipe_is_the_bundled_models_recipe():
-    """``--recipe akt-default`` is how the bundled model was trained (data paths aside)."""
+    """``--recipe akt-default`` is how the bundled model was trained, and its metadata says so in one command."""
+    import shlex
+
     from phosnet.akt import Recipe, read_config
     from phosnet.recipes import recipe_file
+    from phosnet.training import sha256_file
 
     shipped = Recipe.from_dict(read_config(recipe_file("akt-default"))).to_dict()
-    recorded = json.loads((REPO / "phosnet" / "pretrained" / "akt-default.json").read_text())["recipe"]
-    bundled = Recipe.from_dict(recorded).to_dict()  # settings added since then at their defaults
-    for key in ("pretrain", "hard_negatives"):
-        assert Path(shipped.pop(key)).name == Path(bundled.pop(key)).name
-    assert shipped == bundled
+    meta = json.loads((REPO / "phosnet" / "pretrained" / "akt-default.json").read_text())
+    bundled = Recipe.from_dict(meta["recipe"]).to_dict()  # settings added since then at their defaults
+    assert shipped == bundled  # data paths too: the checkout's data/ files, as the recipe names them
+    # the recorded command is the packaged recipe on the committed data, not a scratch --config file
+    command = shlex.split(meta["training_command"])
+    while command and re.fullmatch(r"TF_NUM_INT(RA|ER)OP_THREADS=\d+", command[0]):
+        command.pop(0)  # thread settings first (they decide the weights), then the command
+    assert command[:2] == ["phosnet", "train"] and "--config" not in command
+    assert command[command.index("--recipe") + 1] == "akt-default" and meta["seed"] == 0
+    assert command[2:4] == [meta["training_data"]["sites"], meta["training_data"]["proteins"]]
+    assert sha256_file(REPO / command[2]) == meta["training_data_sha256"]
+    assert sha256_file(REPO / command[3]) == meta["proteins_sha256"]
+    assert sha256_file(REPO / shipped["pretrain"]) == meta["pretrain_sha256"]
 
 
 def test_train_with_the_shipped_recipe(tmp_path):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import shlex
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -94,9 +92,10 @@ def train(ctx: click.Context, sites: Path, proteins: Path, out_dir: Path, recipe
     check_run_folder(out_dir, RUN_FILES, [sites, proteins, config, pretrain, hard_negatives])
     from phosnet.akt import read_config
     from phosnet.akt import train as train_api
+    from phosnet.bundle import command_line
 
     quiet = is_quiet(ctx)
-    command = " ".join(shlex.quote(a) for a in ["phosnet", *sys.argv[1:]])
+    command = command_line()  # with TensorFlow's thread settings: they change the trained weights
     values = read_config(config) if config is not None else {}
     if hard_negatives is not None:
         values["hard_negatives"] = str(hard_negatives)
