@@ -22,7 +22,10 @@ sites (data/akt_invitro_sites.tsv) as extra training positives (their proteins' 
 dropping in vitro proteins of the AKT pool, every in vitro protein that is a 40% homolog of a held-out
 protein (the same cd-hit-2d search; all in vitro proteins are in that proteome) and every in vitro S/T whose
 window occurs in a held-out protein; it fine-tunes from the same pretrained network as its base candidate
-(copied, not re-run).
+(copied, not re-run). The x5 candidates (v1x5, v2x5) are v1 and v2 with 5 fine-tuned members per fold: they start
+from copies of the base candidate's finished members (the pretrained network and members 0-2, same seeds), so
+only members 3 and 4 and the distillation over all 5 are trained; their score average is the recipe's
+5-network average (what the bundled ``akt-ensemble`` ships for v1).
 
 Metrics per fold and pooled out-of-fold: ROC-AUC, PR-AUC, sensitivity at 95% and 99% specificity, in two views
 (all S/T; AKT sites vs other known human phosphosites), with the Kinase Library scored on the same sites.
@@ -67,11 +70,18 @@ CANDIDATES: dict[str, tuple[str, dict, bool, str | None]] = {
     "v2": ("recipes/v2.yaml", {}, False, None),                # + linear path to the logit
     # v2 + in vitro positives; compared as the members' score average (no distillation, to save compute)
     "v2-invitro": ("recipes/v2.yaml", {"combine": "average"}, True, "v2"),
+    # 5 members per fold (as shipped); members 0-2 and the pretrained network copied from v1 / v2 (see EXTENDS)
+    "v1x5": ("recipes/v1.yaml", {"ensemble": 5}, False, "v1"),
+    "v2x5": ("recipes/v2.yaml", {"ensemble": 5}, False, "v2"),
 }
+# candidate -> base candidate whose finished members (not its distilled network) it copies and extends
+EXTENDS = {"v1x5": "v1", "v2x5": "v2"}
 LABELS = {
     "v1": "v1 (old default: ReLU head)",
     "v2": "v2 (ReLU head + linear path)",
     "v2-invitro": "v2 + in vitro positives",
+    "v1x5": "v1 (old default: ReLU head), 5 seeds",
+    "v2x5": "v2 (ReLU head + linear path), 5 seeds",
 }
 SPECS = ("0.95", "0.99")
 # Compute on a shared 2-core machine: every candidate's recipe is trained per fold with these changes (the
@@ -200,7 +210,14 @@ def train_fold(name: str, f: int, paths: dict[str, Path], members: int) -> float
     out = RUNS / name / f"fold-{f}"
     if (out / "model.keras").exists():
         return None
-    if base is not None:  # reuse the base candidate's pretrained network (same architecture and table)
+    if name in EXTENDS:  # the base's finished members (same seeds): only the missing members are trained
+        src = RUNS / base / f"fold-{f}" / "members"
+        if not (RUNS / base / f"fold-{f}" / "model.keras").exists():
+            sys.exit(f"{name} fold {f}: {base} fold {f} is not finished (its members are copied)")
+        for member in sorted(src.glob("member-*")):
+            if not (out / "members" / member.name).exists():
+                shutil.copytree(member, out / "members" / member.name)
+    elif base is not None:  # reuse the base candidate's pretrained network (same architecture and table)
         src = RUNS / base / f"fold-{f}" / "members" / "member-0" / "pretrain"
         dst = out / "members" / "member-0" / "pretrain"
         if src.exists() and not dst.exists():
@@ -209,8 +226,8 @@ def train_fold(name: str, f: int, paths: dict[str, Path], members: int) -> float
 
     recipe = yaml.safe_load((HERE / recipe_file).read_text())
     recipe.update(CV_OVERRIDES)
-    recipe.update(overrides)
     recipe["ensemble"] = members
+    recipe.update(overrides)
     recipe["pretrain"] = str(paths["pretrain"])
     config = out / "recipe.json"
     out.mkdir(parents=True, exist_ok=True)
@@ -245,7 +262,8 @@ SITES_ALL = pd.read_csv(SITES, sep="\t", dtype={"protein_id": str})
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--folds", type=int, default=5)
-    ap.add_argument("--members", type=int, default=3, help="seeds per candidate and fold (shipped recipes: 5)")
+    ap.add_argument("--members", type=int, default=3,
+                    help="seeds per candidate and fold (shipped recipes: 5; the x5 candidates: always 5)")
     ap.add_argument("--candidates", default=",".join(CANDIDATES), help="comma-separated, of: " + ",".join(CANDIDATES))
     ap.add_argument("--only-folds", default=None, help="train only these folds (comma-separated); score all finished")
     ap.add_argument("--score-only", action="store_true", help="train nothing; score the finished fold runs")
@@ -293,10 +311,12 @@ def main(argv: list[str] | None = None) -> int:
         scores[f"KL {k_}"] = kl[f"kl_{k_}"].to_numpy()
     scores["KL max percentile(AKT1-3)"] = kl[[f"kl_{k_}_pct" for k_ in ("AKT1", "AKT2", "AKT3")]].max(axis=1).to_numpy()
     finished: dict[str, list[int]] = {}
+    members_of: dict[str, int] = {}
     for name in names:
         combined = np.full(len(table), np.nan)
         averaged = np.full(len(table), np.nan)
         done = []
+        n_members: set[int] = set()
         for f in range(args.folds):
             run = RUNS / name / f"fold-{f}"
             if not (run / "model.keras").exists():
@@ -304,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
             mask = (table["fold"] == f).to_numpy()
             combined[mask] = predict_windows(keras().models.load_model(run / "model.keras"), data.index[mask])
             member_files = sorted((run / "members").glob("member-*/finetune/model.keras"))
+            n_members.add(len(member_files))
             averaged[mask] = np.mean([predict_windows(keras().models.load_model(m), data.index[mask])
                                       for m in member_files], axis=0)
             keras().backend.clear_session()
@@ -311,10 +332,14 @@ def main(argv: list[str] | None = None) -> int:
             if (run / "seconds.txt").exists():  # kept from the training run, so --score-only reports it too
                 seconds.setdefault(name, {})[f] = float((run / "seconds.txt").read_text())
         if done:
+            if len(n_members) != 1:
+                sys.exit(f"{name}: folds differ in their number of members ({sorted(n_members)})")
+            n = n_members.pop()
             finished[name] = done
+            members_of[name] = n
             if CANDIDATES[name][1].get("combine", "distill") == "distill":
-                scores[f"{LABELS[name]}, distilled"] = combined
-            scores[f"{LABELS[name]}, {args.members}-network score average"] = averaged
+                scores[f"{LABELS[name]}, distilled from {n}"] = combined
+            scores[f"{LABELS[name]}, {n}-network score average"] = averaged
 
     known = pd.read_csv(DATA / "human_phosphosites.tsv", sep="\t", dtype={"accession": str})
     known_set = set(zip(known["accession"], known["position"], strict=True))
@@ -376,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
     meta = {"command": "python benchmarks/akt_quality/cv.py " + " ".join(argv if argv is not None else sys.argv[1:]),
             "date": started.isoformat(timespec="seconds"), "members": args.members, "folds": args.folds,
             "machine": f"{cpu}, {os.cpu_count()} cores (shared), {platform.platform()}",
-            "training_seconds": seconds, "finished": finished}
+            "members_per_candidate": members_of, "training_seconds": seconds, "finished": finished}
     results["meta"] = meta
     (HERE / "cv_results.json").write_text(json.dumps(results, indent=2) + "\n")
     (HERE / "cv_tables.md").write_text("\n\n".join(sections) + "\n")
