@@ -446,3 +446,18 @@ def test_what_if_verbs_refuse_to_overwrite_an_input(tmp_path, fasta, capsys, ver
     code, err = run_main([*args, "-m", TINY], capsys)
     assert code == 1 and "refusing to overwrite an input" in err
     assert {p: p.read_bytes() for p in (fasta, variants)} == before
+
+
+def test_temporary_files_stay_registered_until_renamed_or_removed(tmp_path):
+    """What a stop signal at an unlucky instant leaves is removed on the way out (remove_live_temps), and a
+    finished or failed output leaves nothing registered."""
+    from phosnet.io import atomic
+
+    fd, tmp = atomic.create_temp(tmp_path / "out.tsv")  # as if a signal came before the cleanup's try
+    os.close(fd)
+    assert tmp.exists() and atomic.remove_live_temps() == [tmp] and not tmp.exists()
+    with atomic.atomic_output(tmp_path / "done.tsv") as handle:
+        handle.write("x\n")
+    with pytest.raises(RuntimeError), atomic.atomic_output(tmp_path / "failed.tsv") as handle:
+        raise RuntimeError("boom")
+    assert atomic.remove_live_temps() == [] and os.listdir(tmp_path) == ["done.tsv"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,11 +24,13 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("cli")
     config = root / "recipe.json"
     config.write_text(json.dumps({"model": {"conv1_filters": 8, "conv2_filters": 8, "dense_units": 8}}))
+    args = ["train", SITES, PROTEINS, "--out-dir", str(root / "run"), "--epochs", "1", "--config", str(config),
+            "--seed", "3", "--background", BACKGROUND]
     with pytest.MonkeyPatch.context() as env:  # a thread setting, to be recorded with the command
         env.setenv("TF_NUM_INTEROP_THREADS", "1")
         env.delenv("TF_NUM_INTRAOP_THREADS", raising=False)
-        result = CliRunner().invoke(cli, ["train", SITES, PROTEINS, "--out-dir", str(root / "run"), "--epochs", "1",
-                                          "--config", str(config), "--seed", "3", "--background", BACKGROUND])
+        env.setattr(sys, "argv", ["phosnet", *args])  # as the console script sees it (not pytest's own argv)
+        result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     return root / "run", result.output
 
@@ -38,7 +41,7 @@ def test_train_writes_a_run_folder(trained):
     meta = json.loads((run / "model.json").read_text())
     assert meta["recipe"]["epochs"] == 1 and meta["recipe"]["model"]["conv1_filters"] == 8
     # TensorFlow's thread counts change the trained weights, so the recorded command carries them
-    assert meta["training_command"].startswith("TF_NUM_INTEROP_THREADS=1 phosnet ")
+    assert meta["training_command"].startswith("TF_NUM_INTEROP_THREADS=1 phosnet train ")
 
 
 def test_command_line_records_thread_settings(monkeypatch):

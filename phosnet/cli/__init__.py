@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -56,10 +57,57 @@ class Terminated(BaseException):
         self.signum = signum
 
 
+STOP_GRACE_SECONDS = 3.0
+"""After a stop signal, how long the exception may take to unwind before the process leaves without it."""
+
+
+def _stop_message(signum: int) -> str:
+    if signum == signal.SIGINT:
+        return "phosnet: interrupted"
+    return f"phosnet: stopped by {signal.Signals(signum).name}; unfinished outputs removed"
+
+
+def _leave(signum: int) -> None:
+    """Remove the temporary files, say why in one line and exit, from any thread, without unwinding."""
+    from phosnet.io.atomic import remove_live_temps
+
+    remove_live_temps()
+    with contextlib.suppress(Exception):
+        sys.stderr.write(_stop_message(signum) + "\n")
+        sys.stderr.flush()
+    os._exit(128 + signum)
+
+
+def _leave_if_stuck(signum: int) -> None:
+    """Arm a daemon timer that leaves (:func:`_leave`) if the stop exception has not ended the command by then:
+    a library may swallow it, and the command would go on, or hang, with further signals ignored."""
+    timer = threading.Timer(STOP_GRACE_SECONDS, _leave, (signum,))
+    timer.daemon = True
+    timer.start()
+
+
+def _unraisable(hook: Any) -> None:
+    """A stop exception raised while a finalizer or weakref callback ran (the signal handler ran inside one) is
+    dropped by Python with an "Exception ignored" traceback: leave at once instead, as the exception would have."""
+    exc = hook.exc_value
+    if isinstance(exc, Terminated):
+        _leave(exc.signum)
+    elif isinstance(exc, KeyboardInterrupt):
+        _leave(signal.SIGINT)
+    sys.__unraisablehook__(hook)
+
+
 def _raise_terminated(signum: int, frame: Any) -> None:
     # Further signals of the kind are ignored while the cleanup runs; the exit follows at once.
     signal.signal(signum, signal.SIG_IGN)
+    _leave_if_stuck(signum)
     raise Terminated(signum)
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    """Ctrl-C: ``KeyboardInterrupt`` as Python's default handler raises it, with the same safety net."""
+    _leave_if_stuck(signum)
+    raise KeyboardInterrupt
 
 
 @contextlib.contextmanager
@@ -163,10 +211,15 @@ def _register() -> None:
 _register()
 
 
-def _exit_now(code: int) -> None:
+def _exit_now(code: int, message: str) -> None:
     """Exit at once after an interrupt or a stop signal. The temporary files are gone already (removed while the
-    exception unwound); waiting for worker threads at interpreter shutdown could hang (a thread caught in an
-    import when the signal came), so flush the streams and leave without joining them."""
+    exception unwound; any a badly timed signal left registered are removed here); waiting for worker threads at
+    interpreter shutdown could hang (a thread caught in an import when the signal came), so print ``message``,
+    flush the streams and leave without joining them."""
+    from phosnet.io.atomic import remove_live_temps
+
+    remove_live_temps()
+    click.echo(message, err=True)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
@@ -175,18 +228,16 @@ def _exit_now(code: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``phosnet`` console script and ``python -m phosnet``."""
-    if signal.getsignal(signal.SIGINT) is _startup._interrupted:
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # from here Ctrl-C cleans up on its way out
+    if signal.getsignal(signal.SIGINT) in (_startup._interrupted, signal.default_int_handler):
+        signal.signal(signal.SIGINT, _raise_interrupt)  # from here Ctrl-C cleans up on its way out
+    sys.unraisablehook = _unraisable
     try:
         with _termination_as_exception():
             cli.main(args=argv, prog_name="phosnet", standalone_mode=False)
     except Terminated as exc:
-        name = signal.Signals(exc.signum).name
-        click.echo(f"phosnet: stopped by {name}; unfinished outputs removed", err=True)
-        _exit_now(128 + exc.signum)
+        _exit_now(128 + exc.signum, _stop_message(exc.signum))
     except click.exceptions.Abort:
-        click.echo("phosnet: interrupted", err=True)
-        _exit_now(130)
+        _exit_now(130, _stop_message(signal.SIGINT))
     except click.UsageError as exc:  # one line, like every other error, with where to read more
         command = exc.ctx.command_path if exc.ctx is not None else "phosnet"
         click.echo(f"phosnet: error: {exc.format_message()} (see '{command} --help')", err=True)
@@ -197,8 +248,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        click.echo("phosnet: interrupted", err=True)
-        _exit_now(130)
+        _exit_now(130, _stop_message(signal.SIGINT))
     except PhosnetError as exc:
         if _state["debug"]:
             raise

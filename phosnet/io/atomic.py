@@ -5,7 +5,9 @@ The rule (:func:`atomic_output`):
 * ``None`` or ``"-"``: standard output.
 * A regular file, or a path that does not exist yet: written to a hidden temporary file in the target's
   directory (``.<name>.<random>.part``), renamed onto the target when the block completes and removed on any
-  exception (Ctrl-C, SIGTERM and SIGHUP included: the CLI turns those into exceptions). The new file gets the
+  exception (Ctrl-C, SIGTERM and SIGHUP included: the CLI turns those into exceptions, and on its way out
+  removes every temporary file still registered here, :func:`remove_live_temps`, in case a signal came at an
+  instant where the exception could not unwind through the cleanup). The new file gets the
   mode ``open()`` would give it (``0666`` less the umask); an overwritten file keeps its mode. A symbolic
   link is followed: the file it points to is replaced atomically, the link stays.
 * Anything else that exists (a character or block device such as ``/dev/null``, a FIFO, a socket, or
@@ -24,6 +26,7 @@ import os
 import secrets
 import stat
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -109,6 +112,34 @@ def _write_through(
             raw.close()
 
 
+_LIVE: set[Path] = set()
+"""Temporary files of this process not yet renamed or removed (registered before they exist)."""
+_LIVE_LOCK = threading.Lock()
+
+
+def _forget(tmp: Path) -> None:
+    with _LIVE_LOCK:
+        _LIVE.discard(tmp)
+
+
+def remove_live_temps() -> list[Path]:
+    """Remove every temporary file this process has created and not yet renamed or removed; return them.
+
+    For a process on its way out after a stop signal: a signal handled at an unlucky instant (inside a
+    finalizer, where Python drops the exception, or between a file's creation and the ``try`` that cleans it
+    up) must not leave a ``.part`` file behind.
+    """
+    with _LIVE_LOCK:
+        live = list(_LIVE)
+        _LIVE.clear()
+    removed = []
+    for tmp in live:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+            removed.append(tmp)
+    return removed
+
+
 def _temp_path(target: Path) -> Path:
     return target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
 
@@ -126,10 +157,14 @@ def create_temp(target: Path, suffix: str = "") -> tuple[int, Path]:
         tmp = _temp_path(target)
         if suffix:
             tmp = tmp.with_name(tmp.name + suffix)
+        with _LIVE_LOCK:
+            _LIVE.add(tmp)  # before it exists: a signal between creation and registration cannot orphan it
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
         except FileExistsError:
+            _forget(tmp)
             continue
+        # any other exception (a stop signal handled just after the file was made) leaves it registered
         if existing is not None:
             with contextlib.suppress(OSError):
                 os.fchmod(fd, existing)
@@ -189,6 +224,8 @@ def atomic_output(path: str | os.PathLike | None, mode: str = "w", **open_kwargs
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    finally:
+        _forget(tmp)
 
 
 def atomic_save(save: object, path: str | os.PathLike, suffix: str = "") -> None:
@@ -213,6 +250,8 @@ def atomic_save(save: object, path: str | os.PathLike, suffix: str = "") -> None
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    finally:
+        _forget(tmp)
 
 
 def remove_stale_temps(folder: str | os.PathLike) -> list[Path]:
