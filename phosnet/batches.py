@@ -16,6 +16,7 @@ import numpy as np
 from phosnet.encoding import ALPHABET, PAD, sequence_to_index_codes
 from phosnet.io.rows import COLUMNS as ROW_COLUMNS
 from phosnet.io.rows import SiteRows
+from phosnet.windows import candidate_positions
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -115,32 +116,22 @@ def _batch(records: list[tuple[str, ...]], n_proteins: int, residues: list[str],
                         n_proteins, np.zeros(0, np.int8), np.zeros(0, np.int64), [])
     ids = [record[0] for record in records]
     sequences = [record[1] for record in records]
-    # each protein padded with `flank` X on both sides (the one padding rule, windows.padded), concatenated
+    # each protein padded with `flank` X on both sides (windows.padded's rule), concatenated
     text = PAD * flank + (PAD * (2 * flank)).join(sequences) + PAD * flank
-    ascii_codes = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
-    code = sequence_to_index_codes(ascii_codes)
-    if code.size and code.min() < 0:
-        at = int(np.flatnonzero(code < 0)[0])
-        raise ValueError(f"sequence {ids[_owner(sequences, flank, at)]!r} holds letters outside {ALPHABET!r}")
     lengths = np.fromiter(map(len, sequences), dtype=np.int64, count=len(sequences))
-    first = flank + np.concatenate(([0], np.cumsum(lengths[:-1] + 2 * flank)))  # each protein's residue 1
-    centres = np.flatnonzero(np.isin(ascii_codes, np.frombuffer("".join(residues).encode("ascii"), np.uint8)))
+    ends = np.cumsum(lengths + 2 * flank)  # where each protein's padded stretch ends in the code array
+    code = sequence_to_index_codes(np.frombuffer(text.encode("ascii"), dtype=np.uint8))
+    if code.size and code.min() < 0:
+        owner = int(np.searchsorted(ends, np.flatnonzero(code < 0)[0], side="right"))
+        raise ValueError(f"sequence {ids[owner]!r} holds letters outside {ALPHABET!r}")
+    first = ends - lengths - flank  # each protein's residue 1
+    centres = candidate_positions(text, "".join(residues))  # padding X is never a candidate
     protein_index = (np.searchsorted(first, centres, side="right") - 1).astype(np.int32)
     positions = centres - first[protein_index] + 1
     starts = centres - flank
     windows = code[starts[:, None] + np.arange(width)]
     descriptions = [record[2] if len(record) > 2 else "" for record in records]
     return RawBatch(ids, protein_index, positions, windows, n_proteins, code, starts, descriptions)
-
-
-def _owner(sequences: list[str], flank: int, at: int) -> int:
-    """Which protein position ``at`` of a batch's code array falls in."""
-    end = 0
-    for k, sequence in enumerate(sequences):
-        end += len(sequence) + 2 * flank
-        if at < end:
-            return k
-    return len(sequences) - 1
 
 
 __all__ = ["COLUMNS", "DEFAULT_BATCH_SIZE", "RawBatch", "SiteBatch", "raw_batches"]

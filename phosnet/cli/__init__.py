@@ -68,13 +68,18 @@ def _stop_message(signum: int) -> str:
 
 
 def _leave(signum: int) -> None:
-    """Remove the temporary files, say why in one line and exit, from any thread, without unwinding."""
+    """Exit at once after an interrupt or a stop signal, from any thread. The temporary files are gone already
+    (removed while the exception unwound; any a badly timed signal left registered are removed here); waiting for
+    worker threads at interpreter shutdown could hang (a thread caught in an import when the signal came), so say
+    why in one line, flush the streams and leave without joining them."""
     from phosnet.io.atomic import remove_live_temps
 
     remove_live_temps()
     with contextlib.suppress(Exception):
-        sys.stderr.write(_stop_message(signum) + "\n")
-        sys.stderr.flush()
+        click.echo(_stop_message(signum), err=True)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
     os._exit(128 + signum)
 
 
@@ -211,21 +216,6 @@ def _register() -> None:
 _register()
 
 
-def _exit_now(code: int, message: str) -> None:
-    """Exit at once after an interrupt or a stop signal. The temporary files are gone already (removed while the
-    exception unwound; any a badly timed signal left registered are removed here); waiting for worker threads at
-    interpreter shutdown could hang (a thread caught in an import when the signal came), so print ``message``,
-    flush the streams and leave without joining them."""
-    from phosnet.io.atomic import remove_live_temps
-
-    remove_live_temps()
-    click.echo(message, err=True)
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    os._exit(code)
-
-
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``phosnet`` console script and ``python -m phosnet``."""
     if signal.getsignal(signal.SIGINT) in (_startup._interrupted, signal.default_int_handler):
@@ -235,9 +225,9 @@ def main(argv: list[str] | None = None) -> None:
         with _termination_as_exception():
             cli.main(args=argv, prog_name="phosnet", standalone_mode=False)
     except Terminated as exc:
-        _exit_now(128 + exc.signum, _stop_message(exc.signum))
+        _leave(exc.signum)
     except click.exceptions.Abort:
-        _exit_now(130, _stop_message(signal.SIGINT))
+        _leave(signal.SIGINT)
     except click.UsageError as exc:  # one line, like every other error, with where to read more
         command = exc.ctx.command_path if exc.ctx is not None else "phosnet"
         click.echo(f"phosnet: error: {exc.format_message()} (see '{command} --help')", err=True)
@@ -248,7 +238,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        _exit_now(130, _stop_message(signal.SIGINT))
+        _leave(signal.SIGINT)
     except PhosnetError as exc:
         if _state["debug"]:
             raise

@@ -342,7 +342,7 @@ class FusedStack:
         buffers = _WORKSPACES.__dict__.setdefault("by_shape", {})
         key = (self._cap, f1, cols, self.n2, self.f2, units)
         found = buffers.get(key)
-        rows = max(n, 512)
+        rows = max(n, self._block)
         if found is None or (units and len(found[4]) < n) or (not units and len(found[3]) < n):
             found = buffers[key] = (np.full(self._cap, -1, dtype=np.int64), np.empty((self._cap, f1), np.float32),
                                     np.empty((self._cap, cols), np.float32),

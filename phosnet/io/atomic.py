@@ -195,6 +195,21 @@ def writes_through(st: os.stat_result | None) -> bool:
 
 
 @contextlib.contextmanager
+def _renamed_when_done(tmp: Path, target: Path) -> Iterator[None]:
+    """Rename the temporary file ``tmp`` onto ``target`` when the block completes, remove it on any exception
+    (interrupts included), and unregister it either way."""
+    try:
+        yield
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    finally:
+        _forget(tmp)
+
+
+@contextlib.contextmanager
 def atomic_output(path: str | os.PathLike | None, mode: str = "w", **open_kwargs) -> Iterator[IO]:
     """Open ``path`` for writing so that a regular file there exists only if the block completes.
 
@@ -212,20 +227,13 @@ def atomic_output(path: str | os.PathLike | None, mode: str = "w", **open_kwargs
         return
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = create_temp(target)
-    try:
+    with _renamed_when_done(tmp, target):
         if gz:
             with os.fdopen(fd, "wb") as raw, _wrap(raw, mode, True, open_kwargs) as handle:
                 yield handle
         else:
             with os.fdopen(fd, mode, **open_kwargs) as handle:
                 yield handle
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    finally:
-        _forget(tmp)
 
 
 def atomic_save(save: object, path: str | os.PathLike, suffix: str = "") -> None:
@@ -240,18 +248,11 @@ def atomic_save(save: object, path: str | os.PathLike, suffix: str = "") -> None
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = create_temp(target, suffix)
     os.close(fd)
-    try:
+    with _renamed_when_done(tmp, target):
         save(tmp)  # type: ignore[operator]
         if st is not None:
             with contextlib.suppress(OSError):
                 os.chmod(tmp, stat.S_IMODE(st.st_mode))
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    finally:
-        _forget(tmp)
 
 
 def remove_stale_temps(folder: str | os.PathLike) -> list[Path]:
