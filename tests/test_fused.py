@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import randomize_weights
 
 import phosnet
 from phosnet.batches import raw_batches
@@ -97,14 +98,7 @@ def _variant(tmp_path: Path, name: str, seed: int, **options) -> Path:
 
     keras().utils.set_random_seed(seed)
     net = build_sequence_model({"conv1_filters": 8, "conv2_filters": 16, "dense_units": 8, **options})
-    rng = np.random.default_rng(seed)
-    for layer in net.layers:
-        weights = layer.get_weights()
-        if weights:
-            new = [rng.normal(0.0, 0.4, w.shape).astype(np.float32) for w in weights]
-            if type(layer).__name__ == "BatchNormalization":
-                new[-1] = rng.uniform(0.5, 2.0, weights[-1].shape).astype(np.float32)
-            layer.set_weights(new)
+    randomize_weights(net, seed)
     path = tmp_path / f"{name}.keras"
     net.save(path)
     return path

@@ -3,6 +3,7 @@ compressed, temp files removed on SIGTERM/SIGHUP/SIGINT, checkpoints that surviv
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -120,14 +122,21 @@ def test_check_outputs_api(tmp_path):
 # -- 2. special files: devices, FIFOs, symlinks, /dev/stdout ------------------------------------------------
 
 
-def test_fifo_output_is_written_through(tmp_path, fasta, capsys):
-    fifo = tmp_path / "pipe"
-    os.mkfifo(fifo)
+@contextlib.contextmanager
+def _reading(fifo: Path) -> Iterator[list[bytes]]:
+    """What a reader at the other end of ``fifo`` receives while the block runs (a writer blocks until it opens)."""
     received: list[bytes] = []
     reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
     reader.start()
-    code, _ = run_main(["scan", str(fasta), "-m", TINY, "-o", str(fifo), "-q"], capsys)
+    yield received
     reader.join(timeout=60)
+
+
+def test_fifo_output_is_written_through(tmp_path, fasta, capsys):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with _reading(fifo) as received:
+        code, _ = run_main(["scan", str(fasta), "-m", TINY, "-o", str(fifo), "-q"], capsys)
     assert code == 0 and stat.S_ISFIFO(os.stat(fifo).st_mode)  # still a FIFO, not replaced by a file
     assert received and received[0].startswith(b"protein_id\t")
     assert not list(tmp_path.glob(".*part*"))
@@ -148,11 +157,8 @@ def test_symlink_to_a_fifo_is_written_through(tmp_path, fasta, capsys):
     os.mkfifo(fifo)
     link = tmp_path / "device"
     link.symlink_to(fifo)
-    received: list[bytes] = []
-    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
-    reader.start()
-    code, _ = run_main(["scan", str(fasta), "-m", TINY, "-o", str(link), "-q"], capsys)
-    reader.join(timeout=60)
+    with _reading(fifo) as received:
+        code, _ = run_main(["scan", str(fasta), "-m", TINY, "-o", str(link), "-q"], capsys)
     assert code == 0 and link.is_symlink() and stat.S_ISFIFO(os.stat(fifo).st_mode)
     assert received[0].startswith(b"protein_id")
 

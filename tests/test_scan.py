@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import randomize_weights
 
 import phosnet
 from phosnet.bundle import PhosnetModel, load_model
@@ -147,17 +148,6 @@ def _keras_scores(keras_model, windows: np.ndarray, onehot: bool = True) -> np.n
     return keras_model.predict(x, batch_size=256, verbose=0).reshape(-1)
 
 
-def _randomize(model, seed: int) -> None:
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        weights = layer.get_weights()
-        if weights:
-            new = [rng.normal(0.0, 0.4, w.shape).astype(np.float32) for w in weights]
-            if type(layer).__name__ == "BatchNormalization":
-                new[-1] = rng.uniform(0.5, 2.0, weights[-1].shape).astype(np.float32)
-            layer.set_weights(new)
-
-
 @pytest.fixture(scope="module")
 def keras_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Saved models: the tiny one-hot net, an index-input net, and a functional ensemble of three nets."""
@@ -169,19 +159,19 @@ def keras_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("models")
     small = {"conv1_filters": 8, "conv2_filters": 16, "dense_units": 8}
     index_model = build_sequence_model(small, input_encoding="index")
-    _randomize(index_model, 1)
+    randomize_weights(index_model, 1)
     members = [build_sequence_model(small, padding=pad) for pad in ("same", "valid")]
     members.append(build_sequence_model(small, pooling="flatten"))  # position-aware head, as the bundled model
     members.append(build_sequence_model(small, pooling="flatten", dense_activation="elu"))
     members.append(build_sequence_model(small, dense_activation="leaky_relu"))
     members.append(build_sequence_model(small, pooling="flatten", linear_path=True))  # Add of two logits
     for seed, member in enumerate(members, start=2):
-        _randomize(member, seed)
+        randomize_weights(member, seed)
         member.name = f"member{seed}"
     inputs = k.Input((31, 21), name="window")
     ensemble = k.Model(inputs, k.layers.Average(name="mean")([m(inputs) for m in members]), name="ensemble")
     linear = build_sequence_model(small, pooling="flatten", linear_path=True)  # the bundled model's architecture
-    _randomize(linear, 9)
+    randomize_weights(linear, 9)
     paths = {"index": folder / "index.keras", "ensemble": folder / "ensemble.keras", "linear": folder / "linear.keras"}
     index_model.save(paths["index"])
     linear.save(paths["linear"])
