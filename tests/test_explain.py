@@ -132,6 +132,10 @@ def test_cli_writes_table_and_figures(tmp_path: Path) -> None:
     api = phosnet.explain(EXAMPLE, ["P49841:S9", "P31749:S473"])
     # every float32 score reads back exactly (9 significant digits), no site stays empty
     assert np.array_equal(written["score"].to_numpy(np.float32), api["score"].to_numpy(np.float32), equal_nan=True)
+    # deltas are float64 differences of float32 scores: the file keeps their 9 significant digits
+    np.testing.assert_allclose(written["delta"], api["delta"], rtol=1e-8, atol=0)
+    assert list(written["mutation"]) == list(api["mutation"])
+    assert not re.search(r"\de[-+]\d", out.read_text())  # positional numbers, as the scan writes them
     assert written["predicted"].dtype == bool
     assert pdf_pages(pdf) == 2 and pdf.stat().st_size > 20_000
     result = CliRunner().invoke(cli, ["explain", str(EXAMPLE), "P49841:S9", "--plot", str(png), "-o",
