@@ -36,10 +36,10 @@ _LAZY = {
     "load_model": "phosnet.bundle",
     "train": "phosnet.akt",
     "evaluate": "phosnet.akt",
-    "explain": "phosnet.mutagenesis",
+    "explain": "phosnet.explainer",
     "plot_explain": "phosnet.plots",
     "score_variants": "phosnet.variants",
-    "plot_map": "phosnet.sitemap",
+    "plot_map": "phosnet.maps",
 }
 
 

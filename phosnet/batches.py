@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from phosnet.encoding import ALPHABET, PAD, sequence_to_index_codes
-from phosnet.io.rows import COLUMNS as ROW_COLUMNS
 from phosnet.io.rows import SiteRows
 from phosnet.windows import candidate_positions
 
@@ -23,9 +22,6 @@ if TYPE_CHECKING:
 
 DEFAULT_BATCH_SIZE = 16384
 """Windows per batch (the unit of reading, prediction and writing)."""
-
-COLUMNS = list(ROW_COLUMNS)
-"""Columns of the scan's output, in order."""
 
 
 @dataclass
@@ -65,7 +61,7 @@ class SiteBatch:
         )
 
     def to_frame(self, model_name: str) -> pd.DataFrame:
-        """The batch as a tidy :class:`pandas.DataFrame` with :data:`COLUMNS`."""
+        """The batch as a tidy :class:`pandas.DataFrame` with :data:`phosnet.io.rows.SITE_COLUMNS`."""
         return self.rows(model_name).frame()
 
 
@@ -134,4 +130,4 @@ def _batch(records: list[tuple[str, ...]], n_proteins: int, residues: list[str],
     return RawBatch(ids, protein_index, positions, windows, n_proteins, code, starts, descriptions)
 
 
-__all__ = ["COLUMNS", "DEFAULT_BATCH_SIZE", "RawBatch", "SiteBatch", "raw_batches"]
+__all__ = ["DEFAULT_BATCH_SIZE", "RawBatch", "SiteBatch", "raw_batches"]

@@ -47,7 +47,7 @@ def explain_figure(site_table: pd.DataFrame, *, threshold: float | None = None) 
     import logomaker
     from matplotlib.colors import Normalize
 
-    from phosnet.mutagenesis import position_importance
+    from phosnet.explainer import position_importance
 
     flank = int(site_table["offset"].abs().max()) if len(site_table) else 0
     flank = max(flank, 1)
@@ -223,7 +223,7 @@ def plot_explain(
 ) -> list[Path]:
     """Draw every site of an explain table (:func:`phosnet.explain`): one figure per site, written to
     ``output`` (a PNG/SVG for one site, a multi-page PDF, or a folder). Returns the files written."""
-    from phosnet.mutagenesis import sites_of
+    from phosnet.explainer import sites_of
 
     pairs = list(sites_of(table))
     figure_target(output, len(pairs), fmt)

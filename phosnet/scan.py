@@ -24,11 +24,11 @@ import numpy as np
 
 from phosnet._threads import prefetch
 from phosnet.background import DEFAULT_STRINGENCY, STRINGENCY
-from phosnet.batches import COLUMNS, DEFAULT_BATCH_SIZE, RawBatch, SiteBatch, raw_batches
+from phosnet.batches import DEFAULT_BATCH_SIZE, RawBatch, SiteBatch, raw_batches
 from phosnet.bundle import PhosnetModel, load_model
 from phosnet.engines import make_engine
 from phosnet.errors import InputError, PhosnetError
-from phosnet.io.rows import empty_frame
+from phosnet.io.rows import SITE_COLUMNS, empty_frame
 from phosnet.io.sequences import Sequences, iter_records, iter_sequences
 from phosnet.windows import check_window_options
 
@@ -216,7 +216,7 @@ def predict_iter(
     Yields
     ------
     pandas.DataFrame
-        Columns :data:`COLUMNS`; batches hold whole proteins, in input order.
+        Columns :data:`SITE_COLUMNS`; batches hold whole proteins, in input order.
     """
     settings = resolve_settings(model, residues=residues, threshold=threshold, specificity=specificity,
                                 stringency=stringency, engine=engine)
@@ -400,8 +400,8 @@ def scan_to_file(
 
 
 __all__ = [
-    "COLUMNS",
     "DEFAULT_BATCH_SIZE",
+    "SITE_COLUMNS",
     "ScanReport",
     "ScanSettings",
     "SiteBatch",

@@ -34,7 +34,7 @@ from phosnet.encoding import ALPHABET, AMINO_ACIDS
 from phosnet.errors import InputError
 from phosnet.mutations import ProteinIndex, SiteScorer, padded_code, site_scorer
 
-COLUMNS = [
+VARIANT_COLUMNS = [
     "protein_id", "variant", "hgvs", "site", "position", "offset",
     "ref_score", "alt_score", "delta", "ref_percentile", "alt_percentile", "delta_percentile",
     "ref_predicted", "alt_predicted", "effect", "model",
@@ -280,7 +280,7 @@ def _frame(
             "effect": effect,
             "model": scorer.model_name,
         },
-        columns=COLUMNS,
+        columns=VARIANT_COLUMNS,
     )
 
 
@@ -348,5 +348,5 @@ def score_variants(
     frames = list(score_variants_iter(sequences, variants, model=model, threshold=threshold,
                                       specificity=specificity, stringency=stringency, engine=engine))
     if not frames:
-        return pd.DataFrame({c: [] for c in COLUMNS}, columns=COLUMNS)
+        return pd.DataFrame({c: [] for c in VARIANT_COLUMNS}, columns=VARIANT_COLUMNS)
     return pd.concat(frames, ignore_index=True)

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 import phosnet
 from phosnet.cli import cli
 from phosnet.errors import InputError
-from phosnet.mutagenesis import COLUMNS, position_importance
+from phosnet.explainer import EXPLAIN_COLUMNS, position_importance
 
 EXAMPLE = Path(phosnet.__file__).parent / "examples" / "akt_substrates.fasta"
 AKT1S1 = Path(__file__).parent / "data" / "whatif" / "akt1s1.fasta"
@@ -63,7 +63,7 @@ def test_site_residue_to_alanine_removes_the_site(fixture: str, request: pytest.
 
 def test_table_format(gsk3b_s9: pd.DataFrame) -> None:
     table = gsk3b_s9
-    assert list(table.columns) == COLUMNS
+    assert list(table.columns) == EXPLAIN_COLUMNS
     # S9: offsets -8 (M1) .. +15 lie on the protein; 21 substitutes (20 amino acids and X) each
     assert sorted(table["offset"].unique()) == list(range(-8, 16))
     assert len(table) == 24 * 21
@@ -127,7 +127,7 @@ def test_cli_writes_table_and_figures(tmp_path: Path) -> None:
                                       "--plot", str(pdf)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     written = pd.read_csv(out)
-    assert list(written.columns) == COLUMNS
+    assert list(written.columns) == EXPLAIN_COLUMNS
     assert set(written["site"]) == {"S9", "S473"}
     api = phosnet.explain(EXAMPLE, ["P49841:S9", "P31749:S473"])
     # every float32 score reads back exactly (9 significant digits), no site stays empty

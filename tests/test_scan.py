@@ -16,7 +16,7 @@ from phosnet.bundle import PhosnetModel, load_model
 from phosnet.engines import make_engine
 from phosnet.engines.numpy import NumpyEngine
 from phosnet.errors import InputError, PhosnetError
-from phosnet.scan import COLUMNS
+from phosnet.scan import SITE_COLUMNS
 
 DATA = Path(__file__).parent / "data" / "scan"
 TINY = DATA / "tiny.keras"
@@ -42,7 +42,7 @@ def test_known_akt_sites_are_rows_with_their_windows(example_frame: pd.DataFrame
 
 
 def test_every_st_is_reported_once_with_tidy_columns(example_frame: pd.DataFrame) -> None:
-    assert list(example_frame.columns) == COLUMNS
+    assert list(example_frame.columns) == list(SITE_COLUMNS)
     proteins = phosnet.read_proteins(EXAMPLE)
     assert len(example_frame) == sum(seq.count("S") + seq.count("T") for seq in proteins.values())
     assert example_frame["score"].between(0, 1).all()
@@ -104,7 +104,7 @@ def test_short_long_and_unusual_proteins() -> None:
     assert (df.protein_id == "long").sum() == 50_000
     assert df.loc[df.protein_id == "odd", "position"].tolist() == [6, 8]
     empty = phosnet.predict({"none": "MKKW"}, model=TINY)
-    assert list(empty.columns) == COLUMNS and len(empty) == 0
+    assert list(empty.columns) == list(SITE_COLUMNS) and len(empty) == 0
 
 
 def test_bad_inputs_raise_one_line_errors(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 import phosnet
 from phosnet.cli import cli, main
-from phosnet.io.rows import COLUMNS
+from phosnet.io.rows import SITE_COLUMNS
 
 DATA = Path(__file__).parent / "data" / "scan"
 TINY = str(DATA / "tiny.keras")
@@ -51,7 +51,7 @@ def test_tsv_file_equals_api(tmp_path: Path, expected: pd.DataFrame) -> None:
     result = run(str(EXAMPLE), "-o", str(out), "--batch-size", "40")
     assert result.exit_code == 0, result.output
     got = read_table(out)
-    assert list(got.columns) == list(COLUMNS)
+    assert list(got.columns) == list(SITE_COLUMNS)
     pd.testing.assert_frame_equal(got.drop(columns="score"), expected.drop(columns="score"))
     # the written score reads back as the model's float32, exactly (same batches: the engine's chunking can move
     # a score by one float32 step)

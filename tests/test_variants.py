@@ -14,7 +14,7 @@ from click.testing import CliRunner
 import phosnet
 from phosnet.cli import cli
 from phosnet.errors import InputError
-from phosnet.variants import COLUMNS, parse_variant, score_variants_iter
+from phosnet.variants import VARIANT_COLUMNS, parse_variant, score_variants_iter
 
 EXAMPLE = Path(phosnet.__file__).parent / "examples" / "akt_substrates.fasta"
 GSK3B = "sp|P49841|GSK3B_HUMAN"
@@ -86,7 +86,7 @@ def test_hgvs_and_short_spellings_give_identical_rows() -> None:
 
 def test_table_format_and_scores_equal_predict() -> None:
     table = phosnet.score_variants(EXAMPLE, [("GSK3B", "R6A"), ("P31749", "p.Glu17Lys")])
-    assert list(table.columns) == COLUMNS
+    assert list(table.columns) == VARIANT_COLUMNS
     assert table["protein_id"].tolist()[0] == GSK3B
     assert (table["offset"].abs() <= 15).all()
     sequence = phosnet.read_proteins(EXAMPLE)[GSK3B]
@@ -146,7 +146,7 @@ def test_cli_writes_the_table_and_reports_errors_by_line(tmp_path: Path) -> None
     result = CliRunner().invoke(cli, ["variants", str(EXAMPLE), str(variants), "-o", str(out)], catch_exceptions=False)
     assert result.exit_code == 0
     written = pd.read_csv(out, sep="\t")
-    assert list(written.columns) == COLUMNS
+    assert list(written.columns) == VARIANT_COLUMNS
     assert written[written["variant"] == "S9A"].set_index("position").loc[9, "effect"] == "destroyed"
     assert written["ref_predicted"].dtype == bool
     api = phosnet.score_variants(EXAMPLE, variants)

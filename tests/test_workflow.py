@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from phosnet.io.rows import COLUMNS
+from phosnet.io.rows import SITE_COLUMNS
 
 pytestmark = pytest.mark.slow  # runs Snakemake workflows in subprocesses
 
@@ -209,7 +209,7 @@ def test_scan_workflow_equals_one_scan(tmp_path, model_option):
     read = {"sep": "\t", "dtype": {"protein_id": str, "residue": str, "window": str}, "keep_default_na": False}
     gathered = pd.read_csv(gathered_path, **read)
     single = pd.read_csv(tmp_path / "single.tsv", **read)
-    assert list(gathered.columns) == list(COLUMNS)
+    assert list(gathered.columns) == list(SITE_COLUMNS)
     assert len(single) == 181  # every S/T of the 8 proteins
     pd.testing.assert_frame_equal(gathered, single)
     assert gathered_path.read_text().count("protein_id") == 1  # header once

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from phosnet.io.rows import COLUMNS, SiteRows, format_percentiles, format_scores, uniprot_fields
+from phosnet.io.rows import SITE_COLUMNS, SiteRows, format_percentiles, format_scores, uniprot_fields
 from phosnet.io.writers import SiteWriter, format_for
 
 ALPHABET = "ACDEFGHIKLMNPQRSTVWYX"
@@ -105,7 +105,7 @@ def test_table_file_equals_the_frame(fmt: str) -> None:
     assert writer.rows == len(rows)
     got = _read(out.getvalue(), fmt)
     frame = rows.frame()
-    assert list(got.columns) == list(COLUMNS) == list(frame.columns)
+    assert list(got.columns) == list(SITE_COLUMNS) == list(frame.columns)
     for column in ("protein_id", "accession", "gene", "residue", "window", "model"):
         assert got[column].tolist() == frame[column].tolist(), column
     assert got["position"].tolist() == frame["position"].tolist()
@@ -121,7 +121,7 @@ def test_csv_quotes_awkward_fields() -> None:
     out = io.StringIO()
     SiteWriter(out, "csv").write(rows)
     parsed = list(csv.reader(io.StringIO(out.getvalue())))
-    assert all(len(line) == len(COLUMNS) for line in parsed)
+    assert all(len(line) == len(SITE_COLUMNS) for line in parsed)
     assert {"a,b", 'q"x'} <= {line[0] for line in parsed} and "weird,gene" in {line[2] for line in parsed}
     assert {line[-1] for line in parsed[1:]} == {"m,1"}
 
@@ -155,7 +155,7 @@ def test_header_once_and_empty_output_has_a_header() -> None:
     out = io.StringIO()
     writer = SiteWriter(out, "tsv")
     writer.write_header()
-    assert out.getvalue() == "\t".join(COLUMNS) + "\n"
+    assert out.getvalue() == "\t".join(SITE_COLUMNS) + "\n"
     writer.write(_rows(5, percentiles=False))
     writer.write(_rows(5, percentiles=False))
     lines = out.getvalue().splitlines()

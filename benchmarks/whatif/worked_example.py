@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import phosnet
-from phosnet.mutagenesis import position_importance
+from phosnet.explainer import position_importance
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "phosnet" / "examples" / "akt_substrates.fasta"

@@ -202,13 +202,13 @@ def cli(ctx: click.Context, verbose: int, quiet: bool, debug: bool) -> None:
 def _register() -> None:
     from phosnet.cli.explain import explain
     from phosnet.cli.image import image
+    from phosnet.cli.map import map_command
     from phosnet.cli.models import models
     from phosnet.cli.scan import scan
-    from phosnet.cli.sitemap import sitemap
     from phosnet.cli.train import evaluate, train
     from phosnet.cli.variants import variants
 
-    for command in (scan, train, evaluate, models, image, explain, variants, sitemap):
+    for command in (scan, train, evaluate, models, image, explain, variants, map_command):
         add_common_options(command)
         cli.add_command(command)
 

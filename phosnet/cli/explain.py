@@ -58,8 +58,8 @@ def explain(
     from tqdm import tqdm
 
     from phosnet.cli import is_quiet
+    from phosnet.explainer import SITES_PER_BATCH, explain_iter, resolve_sites
     from phosnet.io.outputs import check_outputs, model_inputs
-    from phosnet.mutagenesis import SITES_PER_BATCH, explain_iter, resolve_sites
     from phosnet.mutations import ProteinIndex, site_scorer
     from phosnet.plots import figure_target, plot_explain
     from phosnet.scan import check_threshold_options

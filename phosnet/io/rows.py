@@ -38,7 +38,7 @@ from phosnet.encoding import ALPHABET
 if TYPE_CHECKING:
     import pandas as pd
 
-COLUMNS = (
+SITE_COLUMNS = (
     "protein_id", "accession", "gene", "position", "residue", "window", "score", "percentile", "predicted", "model",
 )
 """Columns of a site table, in order."""
@@ -270,7 +270,7 @@ class SiteRows:
         )
 
     def frame(self) -> pd.DataFrame:
-        """The block as a tidy :class:`pandas.DataFrame` with :data:`COLUMNS` (score as float64, percentile NaN
+        """The block as a tidy :class:`pandas.DataFrame` with :data:`SITE_COLUMNS` (score as float64, percentile NaN
         when there is no background table)."""
         import pandas as pd
 
@@ -290,7 +290,7 @@ class SiteRows:
                 "predicted": np.asarray(self.predicted, dtype=bool),
                 "model": np.full(n, self.model, dtype=object),
             },
-            columns=list(COLUMNS),
+            columns=list(SITE_COLUMNS),
         )
 
 
@@ -302,13 +302,13 @@ EMPTY_DTYPES = {
 
 
 def empty_frame() -> pd.DataFrame:
-    """A DataFrame with :data:`COLUMNS` and no rows."""
+    """A DataFrame with :data:`SITE_COLUMNS` and no rows."""
     import pandas as pd
 
-    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in EMPTY_DTYPES.items()}, columns=list(COLUMNS))
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in EMPTY_DTYPES.items()}, columns=list(SITE_COLUMNS))
 
 
 __all__ = [
-    "COLUMNS", "SCORE_DIGITS", "SiteRows", "empty_frame", "format_percentiles", "format_scores", "score_slots",
+    "SCORE_DIGITS", "SITE_COLUMNS", "SiteRows", "empty_frame", "format_percentiles", "format_scores", "score_slots",
     "uniprot_fields",
 ]

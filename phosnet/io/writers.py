@@ -31,7 +31,7 @@ from typing import IO
 
 import numpy as np
 
-from phosnet.io.rows import COLUMNS, SiteRows, format_percentiles, format_scores, percentile_slots, score_slots
+from phosnet.io.rows import SITE_COLUMNS, SiteRows, format_percentiles, format_scores, percentile_slots, score_slots
 
 FORMATS = ("tsv", "csv", "gff3")
 """Output formats; see :func:`format_for`."""
@@ -122,7 +122,7 @@ class SiteWriter:
             self.handle.write("##gff-version 3\n")
         else:
             sep = "\t" if self.fmt == "tsv" else ","
-            self.handle.write(sep.join(COLUMNS) + "\n")
+            self.handle.write(sep.join(SITE_COLUMNS) + "\n")
         self._header_written = True
 
     def write(self, rows: SiteRows) -> None:
@@ -198,4 +198,4 @@ class SiteWriter:
         ]
 
 
-__all__ = ["COLUMNS", "FORMATS", "GFF3_TYPE", "SiteRows", "SiteWriter", "format_for", "format_scores"]
+__all__ = ["FORMATS", "GFF3_TYPE", "SITE_COLUMNS", "SiteRows", "SiteWriter", "format_for", "format_scores"]

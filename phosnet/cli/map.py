@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 @model_option
 @call_options
 @engine_option
-def sitemap(
+def map_command(
     fasta: str,
     proteins: tuple[str, ...],
     output: str,
@@ -49,8 +49,8 @@ def sitemap(
     from tqdm import tqdm
 
     from phosnet.io.outputs import check_outputs, model_inputs
+    from phosnet.maps import plot_map
     from phosnet.scan import check_threshold_options
-    from phosnet.sitemap import plot_map
 
     check_threshold_options(threshold, specificity, stringency)  # before reading any input
     if not (output.endswith(("/", os.sep)) or os.path.isdir(output)):  # a folder takes one file per protein

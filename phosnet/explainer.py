@@ -24,7 +24,7 @@ from phosnet.encoding import ALPHABET
 from phosnet.errors import InputError
 from phosnet.mutations import ProteinIndex, Site, SiteScorer, checked_site, padded_code, parse_site, site_scorer
 
-COLUMNS = [
+EXPLAIN_COLUMNS = [
     "protein_id", "site", "position", "offset", "mutation", "wild_type", "substitute",
     "score", "delta", "percentile", "delta_percentile", "predicted", "model",
 ]
@@ -164,7 +164,7 @@ def _frame(
             "predicted": scorer.called(scores),
             "model": [scorer.model_name] * n,
         },
-        columns=COLUMNS,
+        columns=EXPLAIN_COLUMNS,
     )
 
 
