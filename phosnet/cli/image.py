@@ -9,12 +9,14 @@ import json
 
 import click
 
+from phosnet.images.knn import KNN_METRICS
+
 RUN_FILES = ("model.keras", "last.keras", "state.json", "history.tsv", "config.json", "metadata.json",
              "metrics.json", "training_curves.png", "predictions.png")
 """Files ``phosnet image train`` writes in its run folder."""
 
 DATASET = click.Choice(["mnist", "cifar10"])
-MODELS = ["mlp", "cnn", "cnn_bn", "lenet5", "alexnet"]
+MODELS = ["mlp", "cnn", "cnn_bn", "lenet5", "alexnet", "knn"]
 DATA_HELP = "Data file or directory (mnist.npz / IDX dir; cifar-10-batches-py / .npz). " \
             "Default: $PHOSNET_MNIST or $PHOSNET_CIFAR10, else the standard download."
 
@@ -22,16 +24,30 @@ DATA_HELP = "Data file or directory (mnist.npz / IDX dir; cifar-10-batches-py / 
 @click.group("image", context_settings={"show_default": True})
 def image() -> None:
     """Train and use image classifiers (MNIST, CIFAR-10)."""
-    from phosnet._tf import require_tensorflow
 
-    require_tensorflow("phosnet image")
+
+def _need_tensorflow(model: str) -> None:
+    """Every image model but k-NN (a name or a saved model's path) needs TensorFlow: say so before any work."""
+    from phosnet._tf import require_tensorflow
+    from phosnet.images.knn import is_knn_model
+
+    if model != "knn" and not is_knn_model(model):
+        require_tensorflow("phosnet image")
+
+
+def _int_list(ctx: click.Context, param: click.Parameter, value: str) -> list[int]:
+    try:
+        return [int(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of integers") from None
 
 
 @image.command("train")
 @click.option("--dataset", type=DATASET, required=True, help="Dataset to train on.")
 @click.option("--data", type=click.Path(exists=True), default=None, help=DATA_HELP)
 @click.option("--model", "model_name", type=click.Choice(MODELS), default="cnn",
-              help="Architecture; cnn_bn is the small CNN with BatchNorm (the improved recipe).")
+              help="Architecture; cnn_bn is the small CNN with BatchNorm (the improved recipe); knn = "
+                   "k-nearest neighbours (scikit-learn, no TensorFlow; k and distance by CV).")
 @click.option("--out-dir", type=click.Path(file_okay=False), required=True, help="Run folder to write.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help="Maximum epochs (default: the model's recipe).")
@@ -52,20 +68,41 @@ def image() -> None:
 @click.option("--n-train", type=click.IntRange(min=2), default=None, help="Use only the first N training images.")
 @click.option("--seed", type=int, default=0, help="Random seed (weights, split, shuffling).")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in --out-dir.")
+@click.option("--k", "ks", default="1,3,5,7,9", callback=_int_list, help="knn: numbers of neighbours to try.")
+@click.option("--metric", "knn_metrics", multiple=True, type=click.Choice(KNN_METRICS),
+              default=("euclidean", "cosine"), help="knn: distances to try (repeat the option).")
+@click.option("--folds", type=click.IntRange(min=2), default=5, help="knn: cross-validation folds.")
+@click.option("--pca", type=click.IntRange(min=1), default=None,
+              help="knn: project onto this many principal components first (default: raw pixels).")
 @click.pass_context
 def train(ctx: click.Context, dataset: str, data: str | None, model_name: str, out_dir: str,
           epochs: int | None, batch_size: int | None, learning_rate: float | None, validation_split: float,
           patience: int, schedule: str | None, augment: float | None, time_budget: float | None,
-          n_train: int | None, seed: int, resume: bool) -> None:
-    """Train an image classifier; write model.keras, history, metrics.json and plots to --out-dir."""
+          n_train: int | None, seed: int, resume: bool, ks: list[int], knn_metrics: tuple[str, ...],
+          folds: int, pca: int | None) -> None:
+    """Train an image classifier; write the model, history, metrics.json and plots to --out-dir."""
+    from phosnet.cli import is_quiet
+    from phosnet.io.outputs import check_run_folder
+
+    _need_tensorflow(model_name)
+    if model_name == "knn":
+        from phosnet.images.knn import KNN_RUN_FILES, train_knn
+
+        if resume or augment or time_budget:
+            raise click.UsageError("--resume, --augment and --time-budget do not apply to --model knn")
+        check_run_folder(out_dir, KNN_RUN_FILES, [data])
+        knn = train_knn(dataset, data=data, run_dir=out_dir, ks=ks, metrics=knn_metrics, folds=folds, pca=pca,
+                        n_train=n_train, seed=seed)
+        m = knn.metrics
+        click.echo(f"knn on {dataset}: k={m['k']} {m['metric']} (CV accuracy {m['cv_accuracy']:.4f} over "
+                   f"{folds} folds), test accuracy {m['test_accuracy']:.4f} ({m['train_seconds']:.1f} s CV + fit, "
+                   f"{m['predict_seconds']:.1f} s test); run folder {knn.run_dir}")
+        return
     from phosnet.images.task import train_image_model
 
     options = {"augment": augment} if augment is not None else None
     if augment and model_name not in ("cnn", "cnn_bn", "alexnet"):
         raise click.BadParameter(f"--augment is not available for {model_name}", param_hint="--augment")
-    from phosnet.cli import is_quiet
-    from phosnet.io.outputs import check_run_folder
-
     check_run_folder(out_dir, RUN_FILES, [data])
     quiet = is_quiet(ctx)
     run = train_image_model(
@@ -87,9 +124,10 @@ def train(ctx: click.Context, dataset: str, data: str | None, model_name: str, o
 @click.option("--data", type=click.Path(exists=True), default=None, help=DATA_HELP)
 @click.option("--batch-size", type=click.IntRange(min=1), default=512, help="Batch size.")
 def evaluate(model: str, dataset: str, data: str | None, batch_size: int) -> None:
-    """Test accuracy and loss of MODEL (a run folder or a .keras file), printed as JSON."""
+    """Test accuracy and loss of MODEL (a run folder, a .keras or a k-NN .npz file), printed as JSON."""
     from phosnet.images.task import evaluate_image_model
 
+    _need_tensorflow(model)
     metrics = evaluate_image_model(model, dataset, data=data, batch_size=batch_size)
     click.echo(json.dumps(metrics, indent=2))
 
@@ -99,9 +137,10 @@ def evaluate(model: str, dataset: str, data: str | None, batch_size: int) -> Non
 @click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--top", type=click.IntRange(min=1), default=1, help="Also list the N most likely classes.")
 def predict(model: str, images: tuple[str, ...], top: int) -> None:
-    """Classify IMAGES (PNG/JPEG or .npy) with MODEL (run folder or .keras); one TSV row per image."""
+    """Classify IMAGES (PNG/JPEG or .npy) with MODEL (run folder, .keras or k-NN .npz); one TSV row per image."""
     from phosnet.images.task import predict_images
 
+    _need_tensorflow(model)
     table = predict_images(model, list(images), top=top)
     table["confidence"] = table["confidence"].map(lambda v: f"{v:.4f}")
     click.echo(table.to_csv(sep="\t", index=False), nl=False)

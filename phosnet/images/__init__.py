@@ -1,7 +1,7 @@
 """Image task: MNIST/CIFAR-10 loaders, training on the shared core, evaluation, prediction and plots.
 
 Only :mod:`phosnet.images.loaders` is imported eagerly (numpy only); the task functions import
-TensorFlow when called.
+TensorFlow when called (the k-NN classifier, :mod:`phosnet.images.knn`, never does).
 """
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ _LAZY = {
     "evaluate_image_model": "phosnet.images.task",
     "predict_images": "phosnet.images.task",
     "load_image_model": "phosnet.images.task",
+    "train_knn": "phosnet.images.knn",
+    "load_knn_model": "phosnet.images.knn",
+    "cross_validate_knn": "phosnet.images.knn",
 }
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 
 from phosnet.io.atomic import atomic_save
 
-__all__ = ["plot_prediction_grid", "plot_training_curves"]
+__all__ = ["plot_confusion_matrix", "plot_prediction_grid", "plot_training_curves"]
 
 
 def _pyplot():
@@ -109,6 +109,45 @@ def plot_prediction_grid(
             ax.set_yticks([])
     if title:
         fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    path = Path(path)
+    atomic_save(lambda tmp: fig.savefig(tmp, dpi=100, format=path.suffix.lstrip(".") or "png"), path)
+    plt.close(fig)
+    return path
+
+
+def plot_confusion_matrix(
+    counts: np.ndarray, class_names: Sequence[str], path: str | os.PathLike, *, title: str = ""
+) -> Path:
+    """Draw a confusion matrix (rows: true class, columns: predicted), shaded by row share, with the counts.
+
+    Parameters
+    ----------
+    counts : numpy.ndarray
+        ``(classes, classes)`` counts ``[true, predicted]``.
+    class_names : sequence of str
+        Name of each class.
+    path : path-like
+        PNG file to write.
+    title : str
+        Figure title.
+    """
+    plt = _pyplot()
+    counts = np.asarray(counts)
+    share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    n = len(class_names)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.55 * n, 0.8 + 0.55 * n))
+    ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    for i in range(n):
+        for j in range(n):
+            ax.text(j, i, str(int(counts[i, j])), ha="center", va="center", fontsize=7,
+                    color="white" if share[i, j] > 0.5 else "black")
+    ax.set_xticks(range(n), class_names, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(n), class_names, fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    if title:
+        ax.set_title(title, fontsize=9)
     fig.tight_layout()
     path = Path(path)
     atomic_save(lambda tmp: fig.savefig(tmp, dpi=100, format=path.suffix.lstrip(".") or "png"), path)

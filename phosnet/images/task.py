@@ -125,7 +125,10 @@ def _grid_indices(y_true: np.ndarray, predicted: np.ndarray, n: int = 24, wrong:
 
 def _evaluate_arrays(model: Any, x: np.ndarray, y: np.ndarray, batch_size: int) -> dict[str, float]:
     values = model.evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)
-    return {"test_loss": float(values["loss"]), "test_accuracy": float(values["accuracy"])}
+    out = {"test_accuracy": float(values["accuracy"])}
+    if "loss" in values:  # k-NN has none
+        out["test_loss"] = float(values["loss"])
+    return out
 
 
 def train_image_model(
@@ -161,7 +164,7 @@ def train_image_model(
     run_dir : path-like
         Run folder (created): ``model.keras``, ``history.tsv``, ``config.json``, ``metrics.json``, PNGs.
     model : {"mlp", "cnn", "cnn_bn", "lenet5", "alexnet"}
-        Architecture (see :mod:`phosnet.models.image`). Default: "cnn".
+        Architecture (see :mod:`phosnet.models.image`). Default: "cnn". (k-NN: :func:`phosnet.images.train_knn`.)
     data : path-like, optional
         Data file/directory when ``dataset`` is a name (else ``$PHOSNET_MNIST`` / ``$PHOSNET_CIFAR10``).
     epochs, batch_size, optimizer, learning_rate, schedule : optional
@@ -326,14 +329,21 @@ def _metadata_for(model_path: Path) -> dict:
 def load_image_model(path: str | os.PathLike) -> tuple[Any, tuple[str, ...]]:
     """Load a trained image model from a run folder or a ``.keras`` file.
 
+    A k-NN run folder (``model.npz``) loads as a :class:`phosnet.images.knn.KnnModel`, without TensorFlow.
+
     Returns
     -------
-    model : keras.Model
+    model : keras.Model or KnnModel
         The model.
     class_names : tuple of str
         From the run's ``metadata.json``; else the MNIST/CIFAR-10 names guessed from the input shape,
         else ``"0"``, ``"1"``, ...
     """
+    from phosnet.images.knn import is_knn_model, load_knn_model
+
+    if is_knn_model(path):
+        knn = load_knn_model(path)
+        return knn, knn.class_names
     from phosnet._tf import keras as _keras
 
     keras = _keras()
@@ -341,7 +351,7 @@ def load_image_model(path: str | os.PathLike) -> tuple[Any, tuple[str, ...]]:
     path = Path(path)
     model_path = path / MODEL_FILE if path.is_dir() else path
     if not model_path.is_file():
-        raise InputError(f"{path}: no {MODEL_FILE} (give a run folder or a .keras file)")
+        raise InputError(f"{path}: no {MODEL_FILE} or model.npz (give a run folder, a .keras or a k-NN .npz file)")
     if model_path.suffix != ".keras":
         raise InputError(f"{model_path}: not a .keras model file")
     try:
