@@ -3,7 +3,7 @@
 * :func:`resolve_settings` loads the model and settles residues and the threshold (:class:`ScanSettings`);
 * :func:`scan_batches` reads and windows proteins in a producer thread (:mod:`phosnet.batches`,
   :mod:`phosnet._threads`), scores them in a second (:mod:`phosnet.engines`) and yields
-  :class:`~phosnet.batches.SiteBatch` objects, so memory does not grow with the number of proteins;
+  :class:`~phosnet.io.rows.SiteRows` blocks, so memory does not grow with the number of proteins;
 * :func:`predict` / :func:`predict_iter` are the public API (pandas DataFrames);
 * :func:`scan_to_file` writes a site table (TSV/CSV/GFF3) atomically, with counts and an optional JSON
   summary: what ``phosnet scan`` calls.
@@ -24,11 +24,11 @@ import numpy as np
 
 from phosnet._threads import prefetch
 from phosnet.background import DEFAULT_STRINGENCY, STRINGENCY
-from phosnet.batches import DEFAULT_BATCH_SIZE, RawBatch, SiteBatch, raw_batches
+from phosnet.batches import DEFAULT_BATCH_SIZE, raw_batches
 from phosnet.bundle import PhosnetModel, load_model
 from phosnet.engines import make_engine
 from phosnet.errors import InputError, PhosnetError
-from phosnet.io.rows import SITE_COLUMNS, empty_frame
+from phosnet.io.rows import SITE_COLUMNS, SiteRows, empty_frame
 from phosnet.io.sequences import Sequences, iter_records, iter_sequences
 from phosnet.windows import check_window_options
 
@@ -150,8 +150,8 @@ def scan_batches(
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     callback: ProgressCallback | None = None,
-) -> Iterator[SiteBatch]:
-    """Score every candidate residue, yielding :class:`SiteBatch` objects as they are ready.
+) -> Iterator[SiteRows]:
+    """Score every candidate residue, yielding scored :class:`~phosnet.io.rows.SiteRows` blocks as they are ready.
 
     Reading and windowing run in a producer thread, prediction in a second one, each up to two batches ahead
     of the caller (who formats and writes), so the stages overlap.
@@ -164,9 +164,9 @@ def scan_batches(
     records = iter_records(sequences)
     background = model.background
 
-    def scored() -> Generator[SiteBatch, None, None]:
+    def scored() -> Generator[SiteRows, None, None]:
         raw = prefetch(raw_batches(records, settings.residues, model.flank, batch_size), depth=4)
-        pairs: Iterator[tuple[RawBatch, np.ndarray]]
+        pairs: Iterator[tuple[SiteRows, np.ndarray]]
         if getattr(engine, "shares", False) and hasattr(engine, "score_stream"):
             # the next batches' chunks queue on the engine's threads while this one is handed on
             pairs = engine.score_stream((batch, batch.code, batch.starts, model.window) for batch in raw)
@@ -175,11 +175,8 @@ def scan_batches(
                      for batch in raw)
         try:
             for batch, scores in pairs:
-                yield SiteBatch(
-                    batch.protein_ids, batch.protein_index, batch.positions, batch.windows,
-                    scores, scores >= np.float32(settings.threshold), batch.n_proteins, batch.descriptions,
-                    None if background is None else background.percentile(scores),
-                )
+                yield batch.scored(scores, scores >= np.float32(settings.threshold), model.name,
+                                   None if background is None else background.percentile(scores))
         finally:
             close = getattr(pairs, "close", None)
             if close is not None:
@@ -224,7 +221,7 @@ def predict_iter(
         if predicted_only:
             batch = batch.select(batch.predicted)
         if len(batch):
-            yield batch.to_frame(settings.model.name)
+            yield batch.frame()
 
 
 def predict(
@@ -361,7 +358,6 @@ def scan_to_file(
     output_format = format_for(output, output_format)
     report = ScanReport(settings, {"proteins": 0, "sites": 0, "predicted": 0, "rows_written": 0}, output=str(output))
     counts = report.counts
-    model_name = settings.model.name
     started = time.perf_counter()
     try:
         with atomic_output(output) as handle:
@@ -372,7 +368,7 @@ def scan_to_file(
                 counts["sites"] += len(batch)
                 counts["predicted"] += int(batch.predicted.sum())
                 rows = batch.select(batch.predicted) if predicted_only else batch
-                writer.write(rows.rows(model_name))
+                writer.write(rows)
             counts["rows_written"] = writer.rows
             handle.flush()
     except BrokenPipeError:
@@ -404,7 +400,6 @@ __all__ = [
     "SITE_COLUMNS",
     "ScanReport",
     "ScanSettings",
-    "SiteBatch",
     "check_threshold_options",
     "iter_sequences",
     "make_engine",

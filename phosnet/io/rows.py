@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -206,11 +206,17 @@ def format_percentiles(percentiles: np.ndarray | None, n: int) -> list[str]:
 # ----------------------------------------------------------------------------------------------------------
 @dataclass
 class SiteRows:
-    """A block of scored sites as numpy columns: what every writer and the API's DataFrame are made from.
+    """A block of candidate sites as numpy columns: the one record type from the reader to every writer.
 
-    ``protein_ids`` (and ``descriptions``, the FASTA header text) hold each protein once; ``protein_index``
-    points every row into them. ``windows`` holds ``(n, width)`` integer indices into ``alphabet``, centred on
-    the residue. ``percentiles`` is ``None`` when the model has no background table.
+    The scan's reader makes blocks of whole proteins before scoring (:func:`phosnet.batches.raw_batches`:
+    ``scores`` NaN, ``predicted`` false, ``model`` empty); :meth:`scored` fills in the scorer's columns; every
+    writer and the API's DataFrame take their rows from it. ``protein_ids`` (and ``descriptions``, the FASTA
+    header text) hold each protein once; ``protein_index`` points every row into them. ``windows`` holds
+    ``(n, width)`` integer indices into ``alphabet``, centred on the residue. ``percentiles`` is ``None`` when
+    the model has no background table. ``n_proteins`` counts the proteins read for the block, also those
+    without a candidate (default: ``len(protein_ids)``). ``code``/``starts``, when set, are the proteins' codes
+    padded and concatenated and each window's start in them (window ``i`` is ``code[starts[i]:][:width]``),
+    which lets an engine share convolutions between overlapping windows.
     """
 
     protein_ids: Sequence[str]
@@ -219,10 +225,34 @@ class SiteRows:
     windows: np.ndarray
     scores: np.ndarray
     predicted: np.ndarray
-    model: str
+    model: str = ""
     percentiles: np.ndarray | None = None
     descriptions: Sequence[str] | None = None
     alphabet: str = ALPHABET
+    n_proteins: int = -1
+    code: np.ndarray | None = None
+    starts: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.n_proteins < 0:
+            self.n_proteins = len(self.protein_ids)
+
+    @classmethod
+    def unscored(
+        cls, protein_ids: Sequence[str], protein_index: np.ndarray, positions: np.ndarray, windows: np.ndarray,
+        **fields: Any,
+    ) -> SiteRows:
+        """A block before scoring: ``scores`` NaN (float32), ``predicted`` false."""
+        n = len(positions)
+        return cls(protein_ids, protein_index, positions, windows, np.full(n, np.nan, np.float32),
+                   np.zeros(n, dtype=bool), **fields)
+
+    def scored(
+        self, scores: np.ndarray, predicted: np.ndarray, model: str, percentiles: np.ndarray | None = None
+    ) -> SiteRows:
+        """The same sites with the scorer's columns filled in (the padded codes dropped: only engines read them)."""
+        return replace(self, scores=scores, predicted=predicted, model=model, percentiles=percentiles, code=None,
+                       starts=None)
 
     def __len__(self) -> int:
         return len(self.positions)
@@ -262,11 +292,11 @@ class SiteRows:
             else np.array([], dtype=object)
 
     def select(self, mask: np.ndarray) -> SiteRows:
-        """The rows where ``mask`` is true."""
-        return SiteRows(
-            self.protein_ids, self.protein_index[mask], self.positions[mask], self.windows[mask], self.scores[mask],
-            self.predicted[mask], self.model, None if self.percentiles is None else self.percentiles[mask],
-            self.descriptions, self.alphabet,
+        """The rows where ``mask`` is true (the proteins and ``n_proteins`` unchanged; no padded codes)."""
+        return replace(
+            self, protein_index=self.protein_index[mask], positions=self.positions[mask], windows=self.windows[mask],
+            scores=self.scores[mask], predicted=self.predicted[mask],
+            percentiles=None if self.percentiles is None else self.percentiles[mask], code=None, starts=None,
         )
 
     def frame(self) -> pd.DataFrame:
