@@ -40,6 +40,7 @@ _LAZY = {
     "plot_explain": "phosnet.plots",
     "score_variants": "phosnet.variants",
     "plot_map": "phosnet.maps",
+    "enrich": "phosnet.enrichment",
 }
 
 

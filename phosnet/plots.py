@@ -234,3 +234,92 @@ def plot_explain(
             yield f"{protein_id}_{site}", explain_figure(groups.get_group((protein_id, site)), threshold=threshold)
 
     return write_figures(output, figures(), len(pairs), fmt)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# enrich: volcano plot and running sum of one contrast
+# ----------------------------------------------------------------------------------------------------------
+def volcano_figure(sites: pd.DataFrame, *, title: str = "", fc_cutoff: float | None = None,
+                   p_cutoff: float | None = None, labels: int = 12) -> Any:
+    """Volcano plot of one contrast of :func:`phosnet.enrich`'s ``sites`` table: log2 fold change against
+    -log10 p (against the AKT score's percentile when the contrast has no p-values), predicted AKT sites in red,
+    the ``labels`` most changed of them named (``AKT1S1 T246``)."""
+    fig = _figure(6.4, 5.2)
+    ax = fig.subplots()
+    fc = sites["log2fc"].to_numpy(dtype=float)
+    p = sites["pvalue"].to_numpy(dtype=float)
+    akt = sites["akt_site"].to_numpy(dtype=bool)
+    has_p = bool(np.isfinite(p).any())
+    y = -np.log10(np.clip(p, 1e-300, 1.0)) if has_p else sites["percentile"].to_numpy(dtype=float)
+    if not has_p and not np.isfinite(y).any():
+        y = sites["score"].to_numpy(dtype=float)
+    ax.scatter(fc[~akt], y[~akt], s=5, color="#aaaaaa", alpha=0.6, linewidths=0, label="other sites")
+    ax.scatter(fc[akt], y[akt], s=14, color="#c0392b", linewidths=0, label="predicted AKT site")
+    if fc_cutoff:
+        for x in (-fc_cutoff, fc_cutoff):
+            ax.axvline(x, color="#555555", linestyle=":", linewidth=0.7)
+    if has_p and p_cutoff:
+        ax.axhline(-np.log10(p_cutoff), color="#555555", linestyle=":", linewidth=0.7)
+    strength = np.abs(fc) * (np.nan_to_num(y, nan=0.0) if has_p else 1.0)
+    top = np.flatnonzero(akt)[np.argsort(-strength[akt], kind="stable")][:labels]
+    for index in top:
+        ax.annotate(str(sites["site"].iloc[index]), (fc[index], y[index]), xytext=(3, 2), textcoords="offset points",
+                    fontsize=6.5, color="#8e1b10")
+    ax.set_xlabel("log2 fold change")
+    ax.set_ylabel("-log10 p" if has_p else "AKT score percentile")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, frameon=False, loc="upper left")
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig
+
+
+def running_sum_figure(sites: pd.DataFrame, *, title: str = "") -> Any:
+    """The running sum of the weighted KS test of one contrast (GSEA's enrichment plot): the curve over sites
+    ranked from most up to most down, a tick per predicted AKT site, and the ranked fold changes below."""
+    from phosnet.enrichment import running_sum
+
+    fc = sites["log2fc"].to_numpy(dtype=float)
+    akt = sites["akt_site"].to_numpy(dtype=bool)
+    order, curve = running_sum(fc, akt)
+    ranks = np.arange(1, len(fc) + 1)
+    fig = _figure(6.4, 4.6)
+    top, ticks, bottom = fig.subplots(3, 1, sharex=True, height_ratios=[3, 0.5, 1.2])
+    top.plot(ranks, curve, color="#c0392b", linewidth=1.2)
+    top.axhline(0, color="#555555", linewidth=0.6)
+    peak = int(np.argmax(np.abs(curve)))
+    top.axvline(ranks[peak], color="#c0392b", linestyle="--", linewidth=0.7)
+    top.set_ylabel("running sum")
+    top.set_title(title, fontsize=10)
+    ticks.vlines(ranks[akt[order]], 0, 1, color="#222222", linewidth=0.5)
+    ticks.set_yticks([])
+    ticks.set_ylabel("AKT", rotation=0, ha="right", va="center", fontsize=8)
+    bottom.fill_between(ranks, fc[order], color="#888888", linewidth=0)
+    bottom.set_ylabel("log2 FC")
+    bottom.set_xlabel("sites ranked by fold change (up -> down)")
+    for ax in (top, ticks, bottom):
+        ax.spines[["top", "right"]].set_visible(False)
+    return fig
+
+
+def plot_enrich(result: Any, output: str | os.PathLike, *, fc_cutoff: float | None = None,
+                p_cutoff: float | None = None, fmt: str | None = None, labels: int = 12) -> list[Path]:
+    """Draw the volcano plot and the running sum of every contrast of an :class:`phosnet.enrichment.Enrichment`
+    into ``output`` (a folder: ``volcano_<contrast>.png`` and ``running_sum_<contrast>.png``, or a multi-page
+    PDF). Returns the files written."""
+    activity = result.activity
+    scored = activity[activity["akt_activity"].notna()]
+    names = list(activity["contrast"])
+    figure_target(output, 2 * len(names), fmt)
+    groups = result.sites.groupby("contrast", sort=False)
+
+    def figures() -> Iterator[tuple[str, Any]]:
+        for name in names:
+            part = groups.get_group(name)
+            row = activity[activity["contrast"] == name].iloc[0]
+            words = (f"AKT activity z = {row['akt_activity']:.2f}, ES = {row['gsea_es']:.2f}"
+                     if name in set(scored["contrast"]) else "no activity score")
+            yield f"volcano_{name}", volcano_figure(part, title=f"{name}: {words}", fc_cutoff=fc_cutoff,
+                                                   p_cutoff=p_cutoff, labels=labels)
+            yield f"running_sum_{name}", running_sum_figure(part, title=f"{name}: {words}")
+
+    return write_figures(output, figures(), 2 * len(names), fmt)

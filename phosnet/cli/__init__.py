@@ -200,6 +200,7 @@ def cli(ctx: click.Context, verbose: int, quiet: bool, debug: bool) -> None:
 
 
 def _register() -> None:
+    from phosnet.cli.enrich import enrich
     from phosnet.cli.explain import explain
     from phosnet.cli.image import image
     from phosnet.cli.map import map_command
@@ -208,7 +209,7 @@ def _register() -> None:
     from phosnet.cli.train import evaluate, train
     from phosnet.cli.variants import variants
 
-    for command in (scan, train, evaluate, models, image, explain, variants, map_command):
+    for command in (scan, train, evaluate, models, image, explain, variants, map_command, enrich):
         add_common_options(command)
         cli.add_command(command)
 
