@@ -10,10 +10,12 @@ score below which ``p`` percent of the background lies, for ``p`` on a grid that
 * **stringency** levels, as ScanSite names them: ``high``, ``medium`` and ``low`` call the top 0.2%, 1% and 5%
   of background sites; their score thresholds are read off the table.
 
-The table is made by :func:`build_background` (``phosnet train --background FASTA``; for the bundled models by
-``python benchmarks/background/build.py``), which also records, per level, how many background sites it calls;
-:func:`add_held_out` adds what each level finds among held-out sites (the training run's test split).
-Pure numpy: no TensorFlow.
+The table is made by :func:`phosnet.background_build.build_background` (``phosnet train --background FASTA``;
+for the bundled models by ``python benchmarks/background/build.py``), with :func:`background_from_scores`, which
+also records, per level, how many background sites it calls; :func:`add_held_out` adds what each level finds
+among held-out sites (the training run's test split).
+Pure numpy: no TensorFlow, and no scan (the bundle reads this module; building a table scans, so that lives in
+:mod:`phosnet.background_build`).
 """
 
 from __future__ import annotations
@@ -137,16 +139,6 @@ def background_from_scores(scores: np.ndarray, *, source: str = "", **provenance
             "grid": table["grid"], "scores": table["scores"]}
 
 
-def build_background(model: Any, proteome: str | os.PathLike, *, engine: str = "auto") -> dict[str, Any]:
-    """Scan every S/T (the model's residues) of ``proteome`` with ``model`` and make its background entry."""
-    from phosnet.scan import predict_iter
-
-    scores = [frame["score"].to_numpy() for frame in predict_iter(proteome, model=model, threshold=1.0,
-                                                                   engine=engine)]
-    name = os.path.basename(os.fspath(proteome))
-    return background_from_scores(np.concatenate(scores), source=name, source_sha256=file_sha256(proteome))
-
-
 def held_out_levels(background: Mapping[str, Any], scores: Iterable[float], labels: Iterable[int]) -> dict[str, Any]:
     """What each stringency level finds among held-out sites (``labels`` 1 = known site, 0 = other S/T of the
     same proteins): ``{level: {"test_sensitivity", "test_positives", "test_other_st_called"}}``."""
@@ -174,6 +166,6 @@ def add_held_out(background: dict[str, Any], scores: Iterable[float], labels: It
 
 
 __all__ = [
-    "DEFAULT_STRINGENCY", "STRINGENCY", "Background", "background_from_scores", "build_background", "percentile_grid",
+    "DEFAULT_STRINGENCY", "STRINGENCY", "Background", "background_from_scores", "percentile_grid",
     "add_held_out", "file_sha256", "held_out_levels", "quantile_table",
 ]

@@ -21,21 +21,19 @@ import os
 import re
 import shlex
 import sys
-import threading
 import warnings
 import zipfile
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, TypeAlias
 
 import numpy as np
 
+from phosnet.background import Background
 from phosnet.encoding import ALPHABET
 from phosnet.errors import InputError, PhosnetError
-
-if TYPE_CHECKING:
-    from phosnet.background import Background
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +48,32 @@ DEFAULT_THRESHOLD = 0.5
 
 DEFAULT_SPECIFICITY = 0.95
 """The specificity whose threshold a trained model calls sites at by default (``default_specificity``)."""
+
+
+class KerasModel(Protocol):
+    """What phosnet uses of a ``keras.Model``, as a type (Keras ships no type stubs): the seams between phosnet's
+    code and Keras' say ``KerasModel``, not ``Any``. Further Keras methods (``fit``, ``compile``, ...) are typed
+    ``Any`` through ``__getattr__``."""
+
+    name: str
+
+    @property
+    def inputs(self) -> Sequence[Any]: ...
+
+    @property
+    def layers(self) -> Sequence[Any]: ...
+
+    def get_config(self) -> dict[str, Any]: ...
+
+    def get_weights(self) -> list[np.ndarray]: ...
+
+    def save(self, filepath: str | os.PathLike[str]) -> None: ...
+
+    def predict(self, x: Any, *args: Any, **kwargs: Any) -> Any: ...
+
+    def __call__(self, x: Any, *args: Any, **kwargs: Any) -> Any: ...
+
+    def __getattr__(self, name: str) -> Any: ...
 
 
 def available_models() -> list[str]:
@@ -71,7 +95,8 @@ class PhosnetModel:
     """
 
     def __init__(
-        self, keras_model: Any = None, metadata: dict[str, Any] | None = None, *, path: str | os.PathLike | None = None
+        self, keras_model: KerasModel | None = None, metadata: dict[str, Any] | None = None, *,
+        path: str | os.PathLike | None = None,
     ) -> None:
         if keras_model is None and path is None:
             raise ValueError("give a keras_model or a path")
@@ -99,8 +124,6 @@ class PhosnetModel:
         if meta["input_encoding"] not in {"onehot", "index"}:
             raise InputError(f"model {meta['name']}: unknown input_encoding {meta['input_encoding']!r}")
         self.metadata = meta
-        self._engines: dict[str, Any] = {}
-        self._engines_lock = threading.Lock()
 
     # -- metadata ---------------------------------------------------------------------------------------
     @property
@@ -136,8 +159,6 @@ class PhosnetModel:
     @cached_property
     def background(self) -> Background | None:
         """The reference background (percentiles, stringency levels) stored in the metadata, if any."""
-        from phosnet.background import Background
-
         return Background.from_metadata(self.metadata)
 
     def threshold(self, specificity: float | None = None) -> float:
@@ -187,7 +208,7 @@ class PhosnetModel:
         raise InputError(f"{self.path}: cannot find the model's input layer")
 
     @property
-    def keras_model(self) -> Any:
+    def keras_model(self) -> KerasModel:
         """The ``keras.Model`` (loaded from :attr:`path` on first use; this imports TensorFlow)."""
         if self._keras_model is None:
             from phosnet._tf import keras
@@ -212,32 +233,6 @@ class PhosnetModel:
             return _weights_from_keras(self._keras_model)
         assert self.path is not None
         return read_weights(self.path, self.config)
-
-    # -- prediction engines ---------------------------------------------------------------------------------
-    def engine(self, name: str = "auto") -> Any:
-        """The prediction engine ``name`` for this model, made once and kept (see :mod:`phosnet.engines`)."""
-        with self._engines_lock:
-            if name not in self._engines:
-                from phosnet.engines import build_engine
-
-                self._engines[name] = build_engine(self, name)
-            return self._engines[name]
-
-    def close(self) -> None:
-        """Shut down the engines' worker threads (they are also shut down when the engines are collected)."""
-        with self._engines_lock:
-            engines, self._engines = list(self._engines.values()), {}
-        for made in engines:
-            close = getattr(made, "close", None)
-            if close is not None:
-                close()
-
-    def __enter__(self) -> PhosnetModel:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
 
 # ----------------------------------------------------------------------------------------------------------
 # Weights for the numpy engine: the one reader of Keras 3's weights layout
@@ -276,7 +271,7 @@ def _weights_from_h5(model_cfg: dict[str, Any], group: Any) -> dict[str, Any]:
     return out
 
 
-def _weights_from_keras(model: Any) -> dict[str, Any]:
+def _weights_from_keras(model: KerasModel) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for layer in model.layers:
         if hasattr(layer, "layers"):  # a nested model
@@ -331,7 +326,11 @@ def _from_file(path: Path) -> PhosnetModel:
     return PhosnetModel(metadata=metadata, path=path)
 
 
-def load_model(model: str | os.PathLike | PhosnetModel | Any = None) -> PhosnetModel:
+ModelSource: TypeAlias = "str | os.PathLike[str] | PhosnetModel | KerasModel | None"
+"""What every ``model=`` argument takes (see :func:`load_model`)."""
+
+
+def load_model(model: ModelSource = None) -> PhosnetModel:
     """Load a phosnet model: the bundled default, a bundled name, a ``.keras`` path or a training run folder.
 
     Parameters
@@ -438,7 +437,7 @@ def bundle_metadata(
     }
 
 
-def write_bundle(run_dir: str | os.PathLike, keras_model: Any, metadata: dict[str, Any]) -> Path:
+def write_bundle(run_dir: str | os.PathLike, keras_model: KerasModel, metadata: dict[str, Any]) -> Path:
     """Save ``keras_model`` as ``run_dir/model.keras`` with its metadata beside it; returns the model path."""
 
     from phosnet.errors import PhosnetError
@@ -463,6 +462,7 @@ def write_metadata(run_dir: str | os.PathLike, metadata: dict[str, Any]) -> None
 
 
 __all__ = [
-    "DEFAULT_MODEL", "PRETRAINED_DIR", "THREAD_VARIABLES", "PhosnetModel", "available_models", "bundle_metadata",
-    "command_line", "load_model", "read_weights", "write_bundle", "write_metadata",
+    "DEFAULT_MODEL", "PRETRAINED_DIR", "THREAD_VARIABLES", "KerasModel", "ModelSource", "PhosnetModel",
+    "available_models",
+    "bundle_metadata", "command_line", "load_model", "read_weights", "write_bundle", "write_metadata",
 ]

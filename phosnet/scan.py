@@ -159,28 +159,21 @@ def scan_batches(
     if batch_size < 1:
         raise InputError(f"batch size must be positive, got {batch_size}")
     model = settings.model
-    engine = model.engine(settings.engine)
+    engine = make_engine(model, settings.engine)
     settings.engine_used = engine.name
     records = iter_records(sequences)
     background = model.background
 
     def scored() -> Generator[SiteRows, None, None]:
         raw = prefetch(raw_batches(records, settings.residues, model.flank, batch_size), depth=4)
-        pairs: Iterator[tuple[SiteRows, np.ndarray]]
-        if getattr(engine, "shares", False) and hasattr(engine, "score_stream"):
-            # the next batches' chunks queue on the engine's threads while this one is handed on
-            pairs = engine.score_stream((batch, batch.code, batch.starts, model.window) for batch in raw)
-        else:
-            pairs = ((batch, engine(batch.windows) if len(batch.positions) else np.zeros(0, np.float32))
-                     for batch in raw)
+        # the numpy engine queues the next batches' chunks on its threads while this one is handed on
+        pairs = engine.score_stream((batch, batch.code, batch.starts, model.window) for batch in raw)
         try:
             for batch, scores in pairs:
                 yield batch.scored(scores, scores >= np.float32(settings.threshold), model.name,
                                    None if background is None else background.percentile(scores))
         finally:
-            close = getattr(pairs, "close", None)
-            if close is not None:
-                close()
+            pairs.close()
             raw.close()
 
     stream = prefetch(scored(), name="phosnet-scorer")

@@ -90,7 +90,8 @@ def test_bundled_table_is_reproducible_from_its_command(name: str) -> None:
     """The bundled table was built for the weights that ship (else: re-run the command), and the command's code
     gives, on the committed proteome sample, exactly the table it stored for that sample."""
     from phosnet import load_model
-    from phosnet.background import build_background, file_sha256
+    from phosnet.background import file_sha256
+    from phosnet.background_build import build_background
 
     model = load_model(name)
     stored = model.metadata.get("background")

@@ -15,7 +15,7 @@ import phosnet
 from phosnet.batches import raw_batches
 from phosnet.bundle import load_model
 from phosnet.engines import _fused
-from phosnet.engines.numpy import NumpyEngine
+from phosnet.engines.threaded import NumpyEngine
 from phosnet.io.sequences import iter_sequences
 
 DATA = Path(__file__).parent / "data" / "scan"
@@ -161,7 +161,7 @@ def test_without_numba_the_numpy_path_serves(monkeypatch: pytest.MonkeyPatch) ->
 @needs_numba
 def test_auto_compiles_only_large_calls(monkeypatch: pytest.MonkeyPatch) -> None:
     """The path depends on the call alone (its size), not on earlier calls or on when numba finished loading."""
-    import phosnet.engines.numpy as numpy_engine
+    import phosnet.engines.threaded as numpy_engine
 
     monkeypatch.setattr(_fused, "_KERNEL", {})
     monkeypatch.setattr(numpy_engine, "COMPILE_AFTER_WINDOWS", 300)

@@ -88,13 +88,13 @@ def test_evaluate_of_a_model_the_numpy_engine_cannot_run_names_the_extra(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], tiny_model: Path, train_data: tuple[Path, Path],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import phosnet.engines.numpy as numpy_engine
+    import phosnet.engines.threaded as numpy_engine
     from phosnet.engines import UnsupportedModel
 
     def unsupported(*args: object, **kwargs: object) -> None:
         raise UnsupportedModel("layer LSTM")
 
-    monkeypatch.setattr(numpy_engine, "_Graph", unsupported)
+    monkeypatch.setattr(numpy_engine, "_SharedGraph", unsupported)
     sites, proteins = train_data
     out = tmp_path / "eval"
     line = _one_line_error(["evaluate", str(tiny_model), str(sites), str(proteins), "--out-dir", str(out)], capsys)

@@ -14,7 +14,7 @@ from helpers import randomize_weights
 import phosnet
 from phosnet.bundle import PhosnetModel, load_model
 from phosnet.engines import make_engine
-from phosnet.engines.numpy import NumpyEngine
+from phosnet.engines.threaded import NumpyEngine
 from phosnet.errors import InputError, PhosnetError
 from phosnet.scan import SITE_COLUMNS
 

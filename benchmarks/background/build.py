@@ -9,7 +9,7 @@ For each bundled model (``phosnet/pretrained/NAME.keras``):
 1. scans every S/T of the human proteome (``../shared/datasets/proteome/human_uniprot201401_subset.fasta.gz``)
    and stores the quantile table, the thresholds of the stringency levels (top 0.2 / 1 / 5% of those sites)
    and how many sites each level calls, in ``phosnet/pretrained/NAME.json`` under ``"background"``
-   (:func:`phosnet.background.build_background`);
+   (:func:`phosnet.background_build.build_background`);
 2. measures each level's sensitivity on the held-out AKT sites: the 62 positives of the test split of
    ``data/akt_sites.tsv`` (proteins never trained on, nor used to pick thresholds), and the share of the test
    proteins' other S/T it calls;
@@ -59,7 +59,8 @@ def held_out(model: Path, background: dict, sites: Path, proteins: Path) -> None
 
 
 def build(name: str, proteome: Path, sites: Path, proteins: Path) -> dict:
-    from phosnet.background import build_background, file_sha256
+    from phosnet.background import file_sha256
+    from phosnet.background_build import build_background
 
     model = PRETRAINED / f"{name}.keras"
     started = time.perf_counter()

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from phosnet.akt.combine import average_models, inference_copy, soup_models
@@ -41,14 +40,13 @@ from phosnet.akt.stages import StageOptions, distill, train_member
 from phosnet.bundle import (
     DEFAULT_SPECIFICITY,
     MODEL_FILE,
-    PhosnetModel,
     bundle_metadata,
     load_model,
     write_bundle,
     write_metadata,
 )
 from phosnet.datasets import SPLIT_SYNONYMS, LabelledWindows, labelled_windows, read_window_table
-from phosnet.engines import make_engine
+from phosnet.engines import make_engine, predict_windows
 from phosnet.errors import InputError
 from phosnet.evaluation import binary_metrics, plot_curves
 from phosnet.io.jsonio import write_json
@@ -238,7 +236,8 @@ def train(
 def _background(model_path: Path, proteome: str | os.PathLike, predictions: pd.DataFrame) -> dict[str, Any]:
     """The background entry of a freshly trained model: its scores on ``proteome``, and per stringency level
     what it finds on the test split (when there is one)."""
-    from phosnet.background import add_held_out, build_background, file_sha256
+    from phosnet.background import add_held_out, file_sha256
+    from phosnet.background_build import build_background
 
     entry = build_background(model_path, proteome)
     entry["model_sha256"] = file_sha256(model_path)
@@ -335,23 +334,6 @@ def _score_held_out(
     return predictions, metrics
 
 
-def predict_windows(
-    model: Any, index: np.ndarray, encoding: str = "onehot", batch_size: int = 4096, engine: str = "auto"
-) -> np.ndarray:
-    """Scores of a model for ``int8`` index windows, through a prediction engine (:mod:`phosnet.engines`).
-
-    ``model`` is a :class:`~phosnet.bundle.PhosnetModel` (its own encoding; a saved model is scored by the
-    numpy engine without TensorFlow) or a ``keras.Model`` with input ``encoding``. ``batch_size`` is the Keras
-    engine's batch.
-    """
-    loaded = model if isinstance(model, PhosnetModel) else PhosnetModel(model, {"input_encoding": encoding})
-    if engine == "keras":
-        from phosnet.engines.keras import KerasEngine
-
-        return KerasEngine(loaded, batch_size=batch_size)(index)
-    return make_engine(loaded, engine)(index)
-
-
 @dataclass
 class EvaluationResult:
     """What :func:`evaluate` returns: metrics (dict) and one scored row per site (DataFrame)."""
@@ -394,7 +376,7 @@ def evaluate(
         stored thresholds) and ``predictions`` (``protein_id, position, residue, label, window, score``).
     """
     loaded = load_model(model)
-    loaded.engine("auto")  # before any work: a model the numpy engine cannot run needs TensorFlow
+    make_engine(loaded, "auto")  # before any work: a model the numpy engine cannot run needs TensorFlow
     flank, residues = int(loaded.flank), str(loaded.residues)
     data = labelled_windows(sites, proteins, flank=flank, residues=residues, split_column=split_column,
                             missing_split="none")

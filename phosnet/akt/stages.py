@@ -20,6 +20,7 @@ from phosnet.akt.combine import average_models, inference_copy, soup_models
 from phosnet.akt.data import index_dataset, sample_weights
 from phosnet.akt.recipe import Recipe
 from phosnet.datasets import LabelledWindows
+from phosnet.engines import predict_windows
 
 logger = logging.getLogger(__name__)
 
@@ -167,7 +168,6 @@ def distill(
     compare scores with soft targets and mean nothing). Returns the distilled network.
     """
     from phosnet._tf import keras
-    from phosnet.akt.api import predict_windows
     from phosnet.training import MODEL_FILE, set_seed, train_model
 
     if finished(stage_dir):

@@ -21,19 +21,11 @@ from typing import Any
 import click
 
 from phosnet import __version__, _startup
+from phosnet.cli._options import CliState, root_state
 from phosnet.errors import PhosnetError
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "show_default": True}
 _state = {"debug": False}
-
-
-class CliState:
-    """Options of the group that subcommands need (``ctx.obj``)."""
-
-    def __init__(self, verbosity: int, quiet: bool, debug: bool) -> None:
-        self.verbosity = verbosity
-        self.quiet = quiet
-        self.debug = debug
 
 
 def configure_logging(verbosity: int, quiet: bool) -> None:
@@ -133,30 +125,23 @@ def _termination_as_exception() -> Iterator[None]:
                 signal.signal(signum, handler)
 
 
-def _root_state(ctx: click.Context) -> CliState:
-    root = ctx.find_root()
-    if not isinstance(root.obj, CliState):
-        root.obj = CliState(0, False, False)
-    return root.obj
-
-
 def _set_verbose(ctx: click.Context, param: click.Parameter, value: int) -> None:
     if value:
-        state = _root_state(ctx)
+        state = root_state(ctx)
         state.verbosity += value
         configure_logging(state.verbosity, state.quiet)
 
 
 def _set_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> None:
     if value:
-        state = _root_state(ctx)
+        state = root_state(ctx)
         state.quiet = True
         configure_logging(state.verbosity, state.quiet)
 
 
 def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
     if value:
-        _root_state(ctx).debug = True
+        root_state(ctx).debug = True
         _state["debug"] = True
 
 
@@ -179,11 +164,6 @@ def add_common_options(command: click.Command) -> None:
     if isinstance(command, click.Group):
         for sub in command.commands.values():
             add_common_options(sub)
-
-
-def is_quiet(ctx: click.Context) -> bool:
-    """Whether ``-q`` was given before or after the subcommand."""
-    return _root_state(ctx).quiet
 
 
 @click.group(context_settings=CONTEXT_SETTINGS)

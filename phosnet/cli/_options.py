@@ -24,6 +24,28 @@ logger = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+class CliState:
+    """Options of the group that subcommands need (``ctx.obj``)."""
+
+    def __init__(self, verbosity: int, quiet: bool, debug: bool) -> None:
+        self.verbosity = verbosity
+        self.quiet = quiet
+        self.debug = debug
+
+
+def root_state(ctx: click.Context) -> CliState:
+    """The group's :class:`CliState` (made when a verb runs without the group, as in tests)."""
+    root = ctx.find_root()
+    if not isinstance(root.obj, CliState):
+        root.obj = CliState(0, False, False)
+    return root.obj
+
+
+def is_quiet(ctx: click.Context) -> bool:
+    """Whether ``-q`` was given before or after the subcommand."""
+    return root_state(ctx).quiet
+
+
 model_option = click.option(
     "-m", "--model", default=None, metavar="NAME|PATH",
     help="Bundled model name, .keras file or training run folder  [default: the bundled akt-default]",

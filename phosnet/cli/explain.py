@@ -57,7 +57,7 @@ def explain(
     """
     from tqdm import tqdm
 
-    from phosnet.cli import is_quiet
+    from phosnet.cli._options import is_quiet
     from phosnet.explainer import SITES_PER_BATCH, explain_iter, resolve_sites
     from phosnet.io.outputs import check_outputs, model_inputs
     from phosnet.mutations import ProteinIndex, site_scorer

@@ -81,7 +81,7 @@ def train(ctx: click.Context, dataset: str, data: str | None, model_name: str, o
           n_train: int | None, seed: int, resume: bool, ks: list[int], knn_metrics: tuple[str, ...],
           folds: int, pca: int | None) -> None:
     """Train an image classifier; write the model, history, metrics.json and plots to --out-dir."""
-    from phosnet.cli import is_quiet
+    from phosnet.cli._options import is_quiet
     from phosnet.io.outputs import check_run_folder
 
     _need_tensorflow(model_name)

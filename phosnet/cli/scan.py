@@ -97,7 +97,7 @@ def scan(
       phosnet scan proteome.fasta.gz -o sites.tsv --stringency high
     """
     from phosnet._threads import limit_malloc_arenas
-    from phosnet.cli import is_quiet
+    from phosnet.cli._options import is_quiet
     from phosnet.engines import finish_compiled, prepare_compiled
     from phosnet.errors import InputError
     from phosnet.io.outputs import check_outputs, model_inputs

@@ -81,7 +81,7 @@ def train(ctx: click.Context, sites: Path, proteins: Path, out_dir: Path, recipe
 
     require_tensorflow("phosnet train")
 
-    from phosnet.cli import is_quiet
+    from phosnet.cli._options import is_quiet
     from phosnet.io.outputs import check_run_folder
     from phosnet.windows import check_window_options
 

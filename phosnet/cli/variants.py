@@ -51,7 +51,7 @@ def variants(
     """
     from tqdm import tqdm
 
-    from phosnet.cli import is_quiet
+    from phosnet.cli._options import is_quiet
     from phosnet.io.outputs import check_outputs, model_inputs
     from phosnet.mutations import ProteinIndex, site_scorer
     from phosnet.scan import check_threshold_options

@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from phosnet.encoding import N_CHANNELS
+from phosnet.engines.base import WindowEngine
 
 if TYPE_CHECKING:
     from phosnet.bundle import PhosnetModel
 
 
-class TensorFlowEngine:
+class TensorFlowEngine(WindowEngine):
     """Score ``int8`` index windows with a ``tf.function`` over the Keras model (one-hot inside the graph)."""
 
     name = "tensorflow"
@@ -42,7 +43,7 @@ class TensorFlowEngine:
         return np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
 
 
-class KerasEngine:
+class KerasEngine(WindowEngine):
     """Keras' own forward pass (``predict_on_batch``) on one-hot windows: the reference and the naive baseline."""
 
     name = "keras"

@@ -28,6 +28,7 @@ import numpy as np
 
 from phosnet.errors import InputError
 from phosnet.images.loaders import ImageData, load_dataset
+from phosnet.images.runs import ImageRun
 from phosnet.io.atomic import atomic_output, atomic_save
 from phosnet.io.jsonio import write_json
 
@@ -319,11 +320,9 @@ def train_knn(
 
     Returns
     -------
-    phosnet.images.task.ImageRun
+    phosnet.images.runs.ImageRun
         ``model`` is a :class:`KnnModel`; ``history`` is the CV grid (``cv.tsv``).
     """
-    from phosnet.images.task import ImageRun
-
     if isinstance(dataset, str):
         dataset = load_dataset(dataset, data)
     if n_train is not None or n_test is not None:
@@ -381,12 +380,11 @@ def train_knn(
     }
     write_json(run_dir / "metrics.json", result)
     if plots:
-        from phosnet.images.plots import plot_confusion_matrix, plot_prediction_grid
-        from phosnet.images.task import _grid_indices
+        from phosnet.images.plots import grid_indices, plot_confusion_matrix, plot_prediction_grid
 
         title = f"k-NN (k={model.k}, {model.metric}) on {dataset.name}"
         plot_confusion_matrix(confusion, dataset.class_names, run_dir / CONFUSION_FILE, title=title)
-        index = _grid_indices(dataset.y_test, predicted)
+        index = grid_indices(dataset.y_test, predicted)
         plot_prediction_grid(dataset.x_test[index], dataset.y_test[index], probabilities[index],
                              dataset.class_names, run_dir / "predictions.png",
                              title=f"{title}: test predictions (wrong in red)")

@@ -11,7 +11,7 @@ import pandas as pd
 
 from phosnet.io.atomic import atomic_save
 
-__all__ = ["plot_confusion_matrix", "plot_prediction_grid", "plot_training_curves"]
+__all__ = ["grid_indices", "plot_confusion_matrix", "plot_prediction_grid", "plot_training_curves"]
 
 
 def _pyplot():
@@ -153,3 +153,10 @@ def plot_confusion_matrix(
     atomic_save(lambda tmp: fig.savefig(tmp, dpi=100, format=path.suffix.lstrip(".") or "png"), path)
     plt.close(fig)
     return path
+
+
+def grid_indices(y_true: np.ndarray, predicted: np.ndarray, n: int = 24, wrong: int = 8) -> np.ndarray:
+    """First test images plus up to ``wrong`` misclassified ones, so errors show up in the grid."""
+    misses = np.flatnonzero(predicted != y_true)[:wrong]
+    first = [i for i in range(len(y_true)) if i not in set(misses)][: n - len(misses)]
+    return np.sort(np.concatenate([np.asarray(first, dtype=int), misses]))

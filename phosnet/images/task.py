@@ -14,7 +14,6 @@ import logging
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from phosnet.images.loaders import (
     load_dataset,
     read_images,
 )
+from phosnet.images.runs import ImageRun
 from phosnet.io.jsonio import write_json
 
 logger = logging.getLogger(__name__)
@@ -47,28 +47,6 @@ MODEL_FILE = "model.keras"
 METRICS_FILE = "metrics.json"
 CURVES_FILE = "training_curves.png"
 GRID_FILE = "predictions.png"
-
-
-@dataclass
-class ImageRun:
-    """What :func:`train_image_model` produced.
-
-    Attributes
-    ----------
-    run_dir : pathlib.Path
-        The run folder.
-    model : keras.Model
-        The trained model (best weights by ``val_accuracy``).
-    metrics : dict
-        The content of ``metrics.json``.
-    history : pandas.DataFrame
-        One row per epoch (``history.tsv``).
-    """
-
-    run_dir: Path
-    model: Any
-    metrics: dict
-    history: pd.DataFrame
 
 
 def split_validation(
@@ -114,13 +92,6 @@ def _time_budget_callback(seconds: float):
                 self.model.stop_training = True
 
     return _StopAfter()
-
-
-def _grid_indices(y_true: np.ndarray, predicted: np.ndarray, n: int = 24, wrong: int = 8) -> np.ndarray:
-    """First test images plus up to ``wrong`` misclassified ones, so errors show up in the grid."""
-    misses = np.flatnonzero(predicted != y_true)[:wrong]
-    first = [i for i in range(len(y_true)) if i not in set(misses)][: n - len(misses)]
-    return np.sort(np.concatenate([np.asarray(first, dtype=int), misses]))
 
 
 def _evaluate_arrays(model: Any, x: np.ndarray, y: np.ndarray, batch_size: int) -> dict[str, float]:
@@ -295,14 +266,14 @@ def train_image_model(
 
 
 def _write_plots(model: Any, dataset: ImageData, history: pd.DataFrame, run_dir: Path) -> None:
-    from phosnet.images.plots import plot_prediction_grid, plot_training_curves
+    from phosnet.images.plots import grid_indices, plot_prediction_grid, plot_training_curves
 
     title = f"{model.name} on {dataset.name}"
     if len(history):
         plot_training_curves(history, run_dir / CURVES_FILE, title=title)
     sample = min(len(dataset.x_test), 2000)
     probabilities = model.predict(dataset.x_test[:sample], batch_size=512, verbose=0)
-    index = _grid_indices(dataset.y_test[:sample], probabilities.argmax(axis=1))
+    index = grid_indices(dataset.y_test[:sample], probabilities.argmax(axis=1))
     plot_prediction_grid(
         dataset.x_test[index], dataset.y_test[index], probabilities[index], dataset.class_names,
         run_dir / GRID_FILE, title=f"{title}: test predictions (wrong in red)",
