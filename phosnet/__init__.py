@@ -41,6 +41,7 @@ _LAZY = {
     "score_variants": "phosnet.variants",
     "plot_map": "phosnet.maps",
     "enrich": "phosnet.enrichment",
+    "score_sites": "phosnet.measured",
 }
 
 
