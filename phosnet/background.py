@@ -8,7 +8,8 @@ score below which ``p`` percent of the background lies, for ``p`` on a grid that
 * **percentile** of a score: the share of background sites scoring at or below it, 0-100 (100 = as high as the
   highest), interpolated linearly between grid points, so it is monotone in the score;
 * **stringency** levels, as ScanSite names them: ``high``, ``medium`` and ``low`` call the top 0.2%, 1% and 5%
-  of background sites; their score thresholds are read off the table.
+  of background sites; their score thresholds are read off the table (the levels and the call rule live in
+  :mod:`phosnet.calling`).
 
 The table is made by :func:`phosnet.background_build.build_background` (``phosnet train --background FASTA``;
 for the bundled models by ``python benchmarks/background/build.py``), with :func:`background_from_scores`, which
@@ -28,12 +29,7 @@ from typing import Any
 
 import numpy as np
 
-STRINGENCY = {"high": 0.2, "medium": 1.0, "low": 5.0}
-"""Stringency level -> percent of background sites it calls (the top of the background)."""
-
-DEFAULT_STRINGENCY = "medium"
-"""The call a scan makes when no threshold, specificity or stringency is given (and the model has a background)."""
-
+from phosnet.calling import STRINGENCY, called, score_threshold, threshold_at_top_percent
 
 GRID = ((0, 90, 0.1), (90, 99, 0.01), (99, 100, 0.001))
 """The percentile grid of the table as ``(from, to, step)`` pieces (stored with the table as ``"grid"``)."""
@@ -104,13 +100,14 @@ class Background:
         return np.where(np.isnan(values), np.nan, result)
 
     def threshold(self, level: str) -> float:
-        """The score threshold of a stringency level (``score >= threshold`` calls its top share)."""
+        """The score threshold of a stringency level (``score >= threshold`` calls its top share): a background
+        score, read back as the float32 it was stored from (:func:`phosnet.calling.score_threshold`)."""
         if level not in STRINGENCY:
             raise ValueError(f"stringency must be one of {', '.join(STRINGENCY)}, not {level!r}")
         stored = self.stringency.get(level, {}).get("threshold")
         if stored is not None:
-            return float(stored)
-        return float(np.interp(100.0 - STRINGENCY[level], self.percentiles, self.scores))
+            return score_threshold(stored)
+        return score_threshold(threshold_at_top_percent(self.percentiles, self.scores, STRINGENCY[level]))
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -125,14 +122,14 @@ def file_sha256(path: str | os.PathLike) -> str:
 def background_from_scores(scores: np.ndarray, *, source: str = "", **provenance: Any) -> dict[str, Any]:
     """The ``"background"`` metadata entry for background ``scores``: quantile table, stringency thresholds and
     how many background sites each level calls, and ``provenance`` (e.g. the proteome's checksum)."""
-    values = np.asarray(scores, dtype=np.float32)  # compared as a scan compares: float32 score >= threshold
+    values = np.asarray(scores, dtype=np.float32)  # the models' scores
     table = quantile_table(values)
     background = Background.from_metadata({"background": table})
     assert background is not None
     levels = {}
     for level, top in STRINGENCY.items():
         threshold = _sig9(background.threshold(level))
-        calls = int((values >= np.float32(threshold)).sum())
+        calls = int(called(values, score_threshold(threshold)).sum())
         levels[level] = {"top_percent": top, "threshold": threshold, "background_calls": calls,
                          "background_percent": round(100.0 * calls / len(values), 4)}
     return {"source": source, **provenance, "sites": table["sites"], "stringency": levels,
@@ -149,11 +146,11 @@ def held_out_levels(background: Mapping[str, Any], scores: Iterable[float], labe
     positive = np.asarray(list(labels)) == 1
     out = {}
     for level in STRINGENCY:
-        called = values >= np.float32(reader.threshold(level))
+        calls = called(values, reader.threshold(level))
         out[level] = {
-            "test_sensitivity": round(float(called[positive].mean()), 4) if positive.any() else None,
+            "test_sensitivity": round(float(calls[positive].mean()), 4) if positive.any() else None,
             "test_positives": int(positive.sum()),
-            "test_other_st_called": round(float(called[~positive].mean()), 4) if (~positive).any() else None,
+            "test_other_st_called": round(float(calls[~positive].mean()), 4) if (~positive).any() else None,
         }
     return out
 
@@ -166,6 +163,6 @@ def add_held_out(background: dict[str, Any], scores: Iterable[float], labels: It
 
 
 __all__ = [
-    "DEFAULT_STRINGENCY", "STRINGENCY", "Background", "background_from_scores", "percentile_grid",
+    "Background", "background_from_scores", "percentile_grid",
     "add_held_out", "file_sha256", "held_out_levels", "quantile_table",
 ]

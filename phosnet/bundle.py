@@ -32,6 +32,7 @@ from typing import Any, Protocol, TypeAlias
 import numpy as np
 
 from phosnet.background import Background
+from phosnet.calling import DEFAULT_THRESHOLD
 from phosnet.encoding import ALPHABET
 from phosnet.errors import InputError, PhosnetError
 
@@ -42,12 +43,6 @@ DEFAULT_MODEL = "akt-default"
 
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
 """Where bundled models live."""
-
-DEFAULT_THRESHOLD = 0.5
-"""Score threshold used when a model carries no thresholds of its own."""
-
-DEFAULT_SPECIFICITY = 0.95
-"""The specificity whose threshold a trained model calls sites at by default (``default_specificity``)."""
 
 
 class KerasModel(Protocol):

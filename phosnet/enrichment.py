@@ -333,9 +333,7 @@ def _resolve_calls(
     from phosnet.scan import resolve_settings
 
     settings = resolve_settings(model, threshold=threshold, specificity=specificity, stringency=stringency)
-    with np.errstate(invalid="ignore"):
-        called = np.asarray(score, dtype=np.float32) >= np.float32(settings.threshold)
-    return called, f"{settings.model.name}, {settings.describe_rule()}", settings.threshold
+    return settings.call(score), f"{settings.model.name}, {settings.describe_rule()}", settings.threshold
 
 
 def _contrast_values(

@@ -8,8 +8,9 @@ Definitions
 * **ROC-AUC**: :func:`sklearn.metrics.roc_auc_score`.
 * **PR-AUC**: average precision, :func:`sklearn.metrics.average_precision_score` (the step-wise area under
   the precision-recall curve; no optimistic linear interpolation).
-* **threshold at specificity s**: the smallest score cut ``t`` (a site is called when ``score >= t``) whose
-  specificity on the negatives is at least ``s``. Ties never push the specificity below ``s``.
+* **threshold at specificity s**: the smallest score cut ``t`` (a site is called when ``score >= t``, the
+  rule of :mod:`phosnet.calling`, which owns :func:`threshold_at_specificity`) whose specificity on the
+  negatives is at least ``s``. Ties never push the specificity below ``s``.
 * **sensitivity at specificity s**: the fraction of positives with ``score >= t``; **MCC at s** is the
   Matthews correlation of those calls.
 
@@ -38,6 +39,8 @@ from typing import Any
 
 import numpy as np
 
+from phosnet.calling import called, labelled_scores, threshold_at_specificity
+
 SPECIFICITIES: tuple[float, ...] = (0.90, 0.95, 0.99)
 """The specificities at which sensitivity and thresholds are reported."""
 
@@ -46,53 +49,15 @@ def _key(specificity: float) -> str:
     return f"{specificity:.2f}"
 
 
-def _check(labels: Iterable[int], scores: Iterable[float]) -> tuple[np.ndarray, np.ndarray]:
-    y = np.asarray(labels).astype(np.int64).ravel()
-    s = np.asarray(scores, dtype=np.float64).ravel()
-    if y.shape != s.shape:
-        raise ValueError(f"labels and scores differ in length ({y.size} vs {s.size})")
-    if y.size and not np.isin(y, (0, 1)).all():
-        raise ValueError("labels must be 0 or 1")
-    if np.isnan(s).any():
-        raise ValueError("scores contain NaN")
-    return y, s
-
-
-def threshold_at_specificity(labels: Iterable[int], scores: Iterable[float], specificity: float) -> float:
-    """Smallest cut ``t`` such that calling ``score >= t`` keeps at least ``specificity`` of the negatives out.
-
-    Parameters
-    ----------
-    labels, scores
-        0/1 labels and scores (larger = more likely positive).
-    specificity
-        Target specificity in ``(0, 1]``.
-
-    Returns
-    -------
-    float
-        The next representable number above the ``k``-th smallest negative score, ``k = ceil(s * n_neg)``:
-        the smallest cut that leaves ``k`` negatives below it, whatever the ties.
-    """
-    y, s = _check(labels, scores)
-    if not 0 < specificity <= 1:
-        raise ValueError(f"specificity must be in (0, 1], got {specificity}")
-    negatives = np.sort(s[y == 0])
-    if negatives.size == 0:
-        raise ValueError("no negatives: specificity is undefined")
-    k = math.ceil(specificity * negatives.size - 1e-9)  # at least this many negatives must score below t
-    return float(np.nextafter(negatives[k - 1], np.inf))
-
-
 def confusion_at(labels: Iterable[int], scores: Iterable[float], threshold: float) -> dict[str, float]:
     """Counts and rates of the calls ``score >= threshold``: tp, fp, tn, fn, sensitivity, specificity,
     precision and MCC (0 when undefined)."""
-    y, s = _check(labels, scores)
-    called = s >= threshold
-    tp = int(np.count_nonzero(called & (y == 1)))
-    fp = int(np.count_nonzero(called & (y == 0)))
-    fn = int(np.count_nonzero(~called & (y == 1)))
-    tn = int(np.count_nonzero(~called & (y == 0)))
+    y, s = labelled_scores(labels, scores)
+    calls = called(s, threshold)
+    tp = int(np.count_nonzero(calls & (y == 1)))
+    fp = int(np.count_nonzero(calls & (y == 0)))
+    fn = int(np.count_nonzero(~calls & (y == 1)))
+    tn = int(np.count_nonzero(~calls & (y == 0)))
     denominator = math.sqrt(float(tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
     return {
         "threshold": float(threshold),
@@ -132,7 +97,7 @@ def binary_metrics(
     """
     from sklearn.metrics import average_precision_score, roc_auc_score
 
-    y, s = _check(labels, scores)
+    y, s = labelled_scores(labels, scores)
     n_pos = int(y.sum())
     if n_pos == 0 or n_pos == y.size:
         raise ValueError("both positives and negatives are needed to compute ROC-AUC and PR-AUC")
@@ -181,8 +146,8 @@ def paired_bootstrap(
     """
     from sklearn.metrics import average_precision_score, roc_auc_score
 
-    y, a = _check(labels, scores_a)
-    _, b = _check(labels, scores_b)
+    y, a = labelled_scores(labels, scores_a)
+    _, b = labelled_scores(labels, scores_b)
     if y.sum() == 0 or y.sum() == y.size:
         raise ValueError("both positives and negatives are needed")
     _, group_index = np.unique(np.asarray(list(groups) if groups is not None else np.arange(y.size)),
@@ -251,7 +216,7 @@ def plot_curves(
     fig_pr, ax_pr = plt.subplots(figsize=(5, 5), dpi=120)
     base_rate = None
     for name, (labels, scores) in curves.items():
-        y, s = _check(labels, scores)
+        y, s = labelled_scores(labels, scores)
         fpr, tpr, _ = roc_curve(y, s)
         ax_roc.plot(fpr, tpr, label=f"{name} (AUC {roc_auc_score(y, s):.3f})")
         precision, recall, _ = precision_recall_curve(y, s)

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from phosnet.calling import called
 from phosnet.encoding import ALPHABET, sequence_to_index
 from phosnet.engines import make_engine
 from phosnet.errors import InputError
@@ -90,9 +91,8 @@ class SiteScorer:
         return background.percentile(np.asarray(scores, dtype=np.float64))
 
     def called(self, scores: np.ndarray) -> np.ndarray:
-        """The call at the threshold in use (``False`` for no site), compared in float32 as a scan does."""
-        with np.errstate(invalid="ignore"):
-            return np.asarray(scores, dtype=np.float32) >= np.float32(self.threshold)
+        """The call at the threshold in use (``False`` for no site), by the scan's rule (:mod:`phosnet.calling`)."""
+        return called(scores, self.threshold)
 
 
 def site_scorer(

@@ -20,12 +20,10 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from phosnet._threads import prefetch
-from phosnet.background import DEFAULT_STRINGENCY, STRINGENCY
 from phosnet.batches import DEFAULT_BATCH_SIZE, raw_batches
 from phosnet.bundle import PhosnetModel, load_model
+from phosnet.calling import DEFAULT_STRINGENCY, CallRule, check_threshold_options
 from phosnet.engines import make_engine
 from phosnet.errors import InputError, PhosnetError
 from phosnet.io.rows import SITE_COLUMNS, SiteRows, empty_frame
@@ -41,23 +39,6 @@ ProgressCallback = Callable[[int, int], None]
 """``callback(proteins_done, sites_done)``, called after each batch (increments, not totals)."""
 
 
-def check_threshold_options(
-    threshold: float | None, specificity: float | None, stringency: str | None = None
-) -> None:
-    """The one check of the call options: ``threshold`` in [0, 1], ``specificity`` in (0, 1), ``stringency`` one
-    of ``high``, ``medium``, ``low``; at most one of the three."""
-    given = [name for name, value in (("threshold", threshold), ("specificity", specificity),
-                                      ("stringency", stringency)) if value is not None]
-    if len(given) > 1:
-        raise InputError(f"give one of threshold, specificity or stringency, not {' and '.join(given)}")
-    if threshold is not None and not 0.0 <= float(threshold) <= 1.0:
-        raise InputError(f"threshold must be between 0 and 1, got {threshold}")
-    if specificity is not None and not 0.0 < float(specificity) < 1.0:
-        raise InputError(f"specificity must be between 0 and 1, got {specificity}")
-    if stringency is not None and stringency not in STRINGENCY:
-        raise InputError(f"stringency must be one of {', '.join(STRINGENCY)}, got {stringency!r}")
-
-
 @dataclass
 class ScanSettings:
     """What a scan resolved from its options and the model (written to the CLI's ``--summary``)."""
@@ -71,26 +52,20 @@ class ScanSettings:
     stringency: str | None = None
 
     @property
+    def call(self) -> CallRule:
+        """The call rule (:mod:`phosnet.calling`): ``call(scores)`` gives ``predicted``."""
+        background = self.model.background
+        return CallRule(self.threshold, self.specificity, self.stringency,
+                        None if background is None else {"source": background.source, "sites": background.sites})
+
+    @property
     def rule(self) -> dict[str, Any]:
         """How ``predicted`` is decided: ``score >= threshold``, and where the threshold comes from."""
-        rule: dict[str, Any] = {"call": "score >= threshold", "threshold": self.threshold}
-        background = self.model.background
-        if self.stringency is not None and background is not None:
-            rule.update(stringency=self.stringency, top_percent_of_background=STRINGENCY[self.stringency],
-                        background=background.source, background_sites=background.sites)
-        elif self.specificity is not None:
-            rule.update(specificity=self.specificity, set_on="validation split of the model's training data")
-        else:
-            rule.update(set_by="threshold given")
-        return rule
+        return self.call.as_dict()
 
     def describe_rule(self) -> str:
         """The rule in a few words, e.g. ``stringency medium (top 1%)``."""
-        if self.stringency is not None:
-            return f"stringency {self.stringency} (top {STRINGENCY[self.stringency]:g}%)"
-        if self.specificity is not None:
-            return f"specificity {self.specificity:g}"
-        return f"threshold {self.threshold:.4g}"
+        return self.call.describe()
 
 
 def resolve_settings(
@@ -105,7 +80,7 @@ def resolve_settings(
     """Load the model and settle residues and the call threshold.
 
     ``threshold``, ``specificity`` and ``stringency`` exclude each other. With none, a model with a background
-    table calls at :data:`~phosnet.background.DEFAULT_STRINGENCY` (``medium``, the top 1% of its background),
+    table calls at :data:`~phosnet.calling.DEFAULT_STRINGENCY` (``medium``, the top 1% of its background),
     one without at its default specificity. A model without a background table gets an empty percentile
     column, and one warning saying so.
     """
@@ -163,6 +138,7 @@ def scan_batches(
     settings.engine_used = engine.name
     records = iter_records(sequences)
     background = model.background
+    call = settings.call
 
     def scored() -> Generator[SiteRows, None, None]:
         raw = prefetch(raw_batches(records, settings.residues, model.flank, batch_size), depth=4)
@@ -170,7 +146,7 @@ def scan_batches(
         pairs = engine.score_stream((batch, batch.code, batch.starts, model.window) for batch in raw)
         try:
             for batch, scores in pairs:
-                yield batch.scored(scores, scores >= np.float32(settings.threshold), model.name,
+                yield batch.scored(scores, call(scores), model.name,
                                    None if background is None else background.percentile(scores))
         finally:
             pairs.close()

@@ -163,13 +163,14 @@ def test_bad_site_is_one_line_error_and_no_output(tmp_path: Path) -> None:
     assert not out.exists()
 
 
-def test_calls_compare_in_float32_as_a_scan_does() -> None:
-    # a scan calls float32 scores with `scores >= threshold`, i.e. in float32: a score equal to the threshold
-    # as a float32 is called even when the float64 threshold is a hair above it
+def test_calls_compare_exactly_as_a_scan_does() -> None:
+    # the one call rule (phosnet.calling): score >= threshold compared exactly, so a threshold a hair above a
+    # float32 score does not call it (in float32 the threshold would round down onto the score and call it)
     table = phosnet.explain(EXAMPLE, "P49841:S9")
     score = float(table.loc[table["mutation"] == "R6A", "score"].iloc[0])
     threshold = score + 1e-12
     assert threshold > score and np.float32(threshold) == np.float32(score)
-    assert (np.array([score], np.float32) >= threshold)[0]  # numpy's own rule for the scan's comparison
-    again = phosnet.explain(EXAMPLE, "P49841:S9", threshold=threshold)
-    assert again.loc[again["mutation"] == "R6A", "predicted"].iloc[0]
+    above = phosnet.explain(EXAMPLE, "P49841:S9", threshold=threshold)
+    assert not above.loc[above["mutation"] == "R6A", "predicted"].iloc[0]
+    at = phosnet.explain(EXAMPLE, "P49841:S9", threshold=score)
+    assert at.loc[at["mutation"] == "R6A", "predicted"].iloc[0]

@@ -205,7 +205,7 @@ def bundled() -> pd.DataFrame:
 def test_each_stringency_level_calls_its_background_share(tmp_path: Path, bundled: pd.DataFrame, level: str) -> None:
     """--stringency LEVEL calls score >= the level's threshold from the bundled background table, and the
     summary records the rule; the default call is medium."""
-    from phosnet.background import STRINGENCY
+    from phosnet.calling import STRINGENCY, called
 
     background = phosnet.load_model().background
     assert background is not None
@@ -215,7 +215,7 @@ def test_each_stringency_level_calls_its_background_share(tmp_path: Path, bundle
     assert result.exit_code == 0, result.output
     got = read_table(out)
     threshold = background.threshold(level)
-    assert got["predicted"].tolist() == (got["score"].to_numpy(np.float32) >= np.float32(threshold)).tolist()
+    assert got["predicted"].tolist() == called(got["score"], threshold).tolist()
     assert got["predicted"].any() and not got["predicted"].all()
     assert (got.loc[got["predicted"], "percentile"] >= 100 - STRINGENCY[level] - 0.01).all()
     info = json.loads(summary.read_text())

@@ -58,10 +58,10 @@ def test_command_line_records_thread_settings(monkeypatch):
 def test_train_background_gives_percentiles_and_stringency(trained, tmp_path):
     """--background FASTA: the run's metadata holds the table (built for these weights), the scan of a run
     folder then has percentiles and --stringency levels, and `phosnet models` shows them."""
-    import numpy as np
 
     import phosnet
-    from phosnet.background import STRINGENCY, file_sha256
+    from phosnet.background import file_sha256
+    from phosnet.calling import STRINGENCY, called
 
     run, output = trained
     assert "stringency  high (top 0.2%) score >= " in output
@@ -75,7 +75,7 @@ def test_train_background_gives_percentiles_and_stringency(trained, tmp_path):
     frame = phosnet.predict(PROTEINS, model=run, stringency="high")
     assert frame["percentile"].between(0, 100).all()
     high = phosnet.load_model(run).background.threshold("high")
-    assert (frame["predicted"] == (frame["score"].astype(np.float32) >= np.float32(high))).all()
+    assert (frame["predicted"] == called(frame["score"], high)).all()
     shown = CliRunner().invoke(cli, ["models", str(run)])
     assert shown.exit_code == 0 and "background:        human_sample.fasta" in shown.output
     assert "medium (default)" in shown.output and "held-out AKT sites found" in shown.output

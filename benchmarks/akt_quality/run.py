@@ -137,8 +137,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from phosnet.akt import predict_windows
     from phosnet.bundle import load_model
+    from phosnet.calling import threshold_at_specificity
     from phosnet.datasets import labelled_windows
-    from phosnet.evaluation import paired_bootstrap, plot_curves, threshold_at_specificity
+    from phosnet.evaluation import paired_bootstrap, plot_curves
 
     started = dt.datetime.now(dt.UTC)
     default_run, default_s = train_run("default", ["--recipe", "akt-default", "--name", "akt-default"], args.reuse)

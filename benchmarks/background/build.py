@@ -84,7 +84,7 @@ def build(name: str, proteome: Path, sites: Path, proteins: Path) -> dict:
 
 def check(name: str, proteome: Path) -> list[dict]:
     """``phosnet scan --stringency LEVEL`` on the proteome: the share of sites each level calls."""
-    from phosnet.background import STRINGENCY
+    from phosnet.calling import STRINGENCY
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

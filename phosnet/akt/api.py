@@ -38,13 +38,13 @@ from phosnet.akt.combine import average_models, inference_copy, soup_models
 from phosnet.akt.recipe import Recipe, resolve_recipe
 from phosnet.akt.stages import StageOptions, distill, train_member
 from phosnet.bundle import (
-    DEFAULT_SPECIFICITY,
     MODEL_FILE,
     bundle_metadata,
     load_model,
     write_bundle,
     write_metadata,
 )
+from phosnet.calling import DEFAULT_SPECIFICITY, called
 from phosnet.datasets import SPLIT_SYNONYMS, LabelledWindows, labelled_windows, read_window_table
 from phosnet.engines import make_engine, predict_windows
 from phosnet.errors import InputError
@@ -327,7 +327,7 @@ def _score_held_out(
     if len(test) and 0 < test["label"].sum() < len(test):
         metrics["test"] = binary_metrics(test["label"], test["score"], thresholds=thresholds)
     threshold = thresholds[f"{DEFAULT_SPECIFICITY:.2f}"]
-    predictions["predicted"] = (predictions["score"] >= threshold).astype(int)
+    predictions["predicted"] = called(predictions["score"].to_numpy(), threshold).astype(int)
     for split, rows in (("validation", val), ("test", test)):
         if split in metrics:
             plot_curves({name: (rows["label"], rows["score"])}, run_dir, prefix=f"{split}_", title=f"({split})")

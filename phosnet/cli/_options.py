@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from phosnet.background import STRINGENCY
+from phosnet.calling import STRINGENCY
 from phosnet.engines import ENGINE_HELP, ENGINES
 from phosnet.errors import PhosnetError
 

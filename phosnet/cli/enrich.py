@@ -62,10 +62,10 @@ def enrich(
       phosnet enrich scored.tsv --contrast Ins_exp1 --contrast insulin=Ins_exp1,Ins_exp2,Ins_exp3 \\
           -o activity.tsv --drivers drivers.tsv --plots figures/
     """
+    from phosnet.calling import check_threshold_options
     from phosnet.enrichment import enrich as run
     from phosnet.io.outputs import check_outputs, model_inputs
     from phosnet.plots import figure_target, plot_enrich
-    from phosnet.scan import check_threshold_options
 
     check_threshold_options(threshold, specificity, stringency)  # before reading any input
     plot_file = plots if plots and not plots.endswith(("/", os.sep)) and not os.path.isdir(plots) else None

@@ -57,12 +57,12 @@ def explain(
     """
     from tqdm import tqdm
 
+    from phosnet.calling import check_threshold_options
     from phosnet.cli._options import is_quiet
     from phosnet.explainer import SITES_PER_BATCH, explain_iter, resolve_sites
     from phosnet.io.outputs import check_outputs, model_inputs
     from phosnet.mutations import ProteinIndex, site_scorer
     from phosnet.plots import figure_target, plot_explain
-    from phosnet.scan import check_threshold_options
 
     check_threshold_options(threshold, specificity, stringency)  # before reading any input
     if not site_names and not site_table:

@@ -48,9 +48,9 @@ def map_command(
     """
     from tqdm import tqdm
 
+    from phosnet.calling import check_threshold_options
     from phosnet.io.outputs import check_outputs, model_inputs
     from phosnet.maps import plot_map
-    from phosnet.scan import check_threshold_options
 
     check_threshold_options(threshold, specificity, stringency)  # before reading any input
     if not (output.endswith(("/", os.sep)) or os.path.isdir(output)):  # a folder takes one file per protein

@@ -97,13 +97,14 @@ def scan(
       phosnet scan proteome.fasta.gz -o sites.tsv --stringency high
     """
     from phosnet._threads import limit_malloc_arenas
+    from phosnet.calling import check_threshold_options
     from phosnet.cli._options import is_quiet
     from phosnet.engines import finish_compiled, prepare_compiled
     from phosnet.errors import InputError
     from phosnet.io.outputs import check_outputs, model_inputs
     from phosnet.io.sequences import checked_fasta_inputs
     from phosnet.io.writers import format_for
-    from phosnet.scan import check_threshold_options, resolve_settings, scan_to_file
+    from phosnet.scan import resolve_settings, scan_to_file
 
     quiet = is_quiet(ctx)
     check_threshold_options(threshold, specificity, stringency)

@@ -51,10 +51,10 @@ def variants(
     """
     from tqdm import tqdm
 
+    from phosnet.calling import check_threshold_options
     from phosnet.cli._options import is_quiet
     from phosnet.io.outputs import check_outputs, model_inputs
     from phosnet.mutations import ProteinIndex, site_scorer
-    from phosnet.scan import check_threshold_options
     from phosnet.variants import score_variants_iter
 
     check_threshold_options(threshold, specificity, stringency)  # before reading any input
