@@ -73,6 +73,12 @@ CANDIDATES: dict[str, tuple[str, dict, bool, str | None]] = {
     # 5 members per fold (as shipped); members 0-2 and the pretrained network copied from v1 / v2 (see EXTENDS)
     "v1x5": ("recipes/v1.yaml", {"ensemble": 5}, False, "v1"),
     "v2x5": ("recipes/v2.yaml", {"ensemble": 5}, False, "v2"),
+    # recurrent networks (issue 23) against the CNN, each as the members' score average (no distillation); the
+    # "model" override is merged into the recipe's model settings (head, learning rate kept)
+    "v2-avg": ("recipes/v2.yaml", {"combine": "average"}, False, None),
+    "bigru": ("recipes/v2.yaml", {"combine": "average", "model": {"architecture": "bigru"}}, False, None),
+    "conv-bilstm": ("recipes/v2.yaml", {"combine": "average", "model": {"architecture": "conv-bilstm"}}, False,
+                    None),
 }
 # candidate -> base candidate whose finished members (not its distilled network) it copies and extends
 EXTENDS = {"v1x5": "v1", "v2x5": "v2"}
@@ -82,6 +88,9 @@ LABELS = {
     "v2-invitro": "v2 + in vitro positives",
     "v1x5": "v1 (old default: ReLU head), 5 seeds",
     "v2x5": "v2 (ReLU head + linear path), 5 seeds",
+    "v2-avg": "v2 CNN (Conv1D+BN)",
+    "bigru": "BiGRU(32) + v2 head",
+    "conv-bilstm": "conv1 + BiLSTM(32) + v2 head",
 }
 SPECS = ("0.95", "0.99")
 # Compute on a shared 2-core machine: every candidate's recipe is trained per fold with these changes (the
@@ -227,7 +236,8 @@ def train_fold(name: str, f: int, paths: dict[str, Path], members: int) -> float
     recipe = yaml.safe_load((HERE / recipe_file).read_text())
     recipe.update(CV_OVERRIDES)
     recipe["ensemble"] = members
-    recipe.update(overrides)
+    for key, value in overrides.items():  # a "model" override changes some model settings, not all
+        recipe[key] = {**recipe.get(key, {}), **value} if key == "model" else value
     recipe["pretrain"] = str(paths["pretrain"])
     config = out / "recipe.json"
     out.mkdir(parents=True, exist_ok=True)

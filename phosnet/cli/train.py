@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from phosnet.models.recurrent import ARCHITECTURES
 from phosnet.windows import DEFAULT_FLANK, DEFAULT_RESIDUES
 
 _EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -66,11 +67,15 @@ def _summary(metrics: dict[str, Any]) -> str:
               help="Reference proteome (e.g. the human proteome): the model scores its every S/T and stores the "
                    "table that gives scans a percentile column and --stringency levels.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in --out-dir.")
+@click.option("--architecture", type=click.Choice(ARCHITECTURES), default=None,
+              help="Network (default: the recipe's, conv1d): the Conv1D+BN net, or recurrent: bidirectional LSTM/"
+                   "GRU, conv1 then a BiLSTM, plain SimpleRNN (scanning those needs TensorFlow).")
 @click.pass_context
 def train(ctx: click.Context, sites: Path, proteins: Path, out_dir: Path, recipe: str | None, config: Path | None,
           epochs: int | None, batch_size: int | None, ensemble: int | None, pretrain: Path | None,
           hard_negatives: Path | None, seed: int, flank: int, residues: str, split_column: str, split_seed: int,
-          validation_split: float, test_split: float, name: str, background: Path | None, resume: bool) -> None:
+          validation_split: float, test_split: float, name: str, background: Path | None, resume: bool,
+          architecture: str | None) -> None:
     """Train an AKT site model on SITES (a site table) and PROTEINS (FASTA).
 
     SITES lists protein_id and position, with a 0/1 label for every candidate or only the positives (then every
@@ -103,6 +108,8 @@ def train(ctx: click.Context, sites: Path, proteins: Path, out_dir: Path, recipe
         from phosnet.recipes import load_recipe
 
         values = load_recipe(recipe, {**values, "pretrain": str(pretrain) if pretrain is not None else None})
+    if architecture is not None:
+        values["model"] = {**(values.get("model") or {}), "architecture": architecture}
     result = train_api(
         sites, proteins, out_dir=out_dir, config=values, epochs=epochs, batch_size=batch_size, seed=seed,
         flank=flank, residues=residues, split_column=split_column, split_seed=split_seed,

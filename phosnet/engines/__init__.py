@@ -72,7 +72,8 @@ def build_engine(model: PhosnetModel, engine: str = "auto") -> Engine:
             from phosnet._tf import require_tensorflow
 
             require_tensorflow(f"model {model.name} (the numpy engine cannot run it: {exc})")
-            logger.info("model %s: %s not supported by the numpy engine; using TensorFlow", model.name, exc)
+            logger.warning("model %s: the numpy engine cannot run it (%s); scoring with TensorFlow (phosnet[train])",
+                           model.name, exc)
     # lazy (start-up): the TensorFlow engines only when one is asked for (they import TensorFlow when made)
     from phosnet.engines.keras import KerasEngine, TensorFlowEngine
 

@@ -1,4 +1,4 @@
-"""The sequence model: a small Conv1D + BatchNorm network over one window of residues.
+"""The sequence model: a small Conv1D + BatchNorm network over one window of residues (or a recurrent one).
 
 Architecture (defaults)::
 
@@ -11,6 +11,10 @@ With ``linear_path`` the score's logit is the hidden layer's Dense(1) *plus* a l
 features (a residual linear path, joined by ``Add``, then a sigmoid ``Activation``): a window that switches
 every ReLU unit of the hidden layer off still gets a score that depends on its features, so the strongest
 sites do not all share one score ``sigmoid(bias)``.
+
+``architecture`` other than ``"conv1d"`` replaces the convolutions and pooling by a recurrent encoder
+(:mod:`phosnet.models.recurrent`: bidirectional LSTM/GRU, a convolution then a bidirectional LSTM, or a plain
+SimpleRNN) whose final state feeds the same dropout/dense/score head.
 
 Compiled with Adam (learning rate 1e-3), binary cross-entropy and ``AUC(name="auc")`` (plus PR-AUC as
 ``pr_auc``).
@@ -39,6 +43,9 @@ linear_path         False      add a linear path from the pooled features to the
 dropout             0.5        dropout rate before and after the dense layer
 l2                  0.0        L2 weight penalty on convolution and dense kernels
 learning_rate       1e-3       Adam learning rate
+architecture        "conv1d"   "conv1d" (above) or a recurrent encoder: "bilstm", "bigru",
+                               "conv-bilstm" (conv1 + bn1 + pool1, then a BiLSTM), "simplernn"
+rnn_units           32         units of the recurrent layer (per direction when bidirectional)
 ==================  =========  ====================================================
 """
 
@@ -72,6 +79,8 @@ class SequenceModelConfig:
     dropout: float = 0.5
     l2: float = 0.0
     learning_rate: float = 1e-3
+    architecture: str = "conv1d"
+    rnn_units: int = 32
 
     @classmethod
     def from_dict(cls, values: dict[str, Any] | None) -> SequenceModelConfig:
@@ -102,6 +111,10 @@ def build_sequence_model(config: SequenceModelConfig | dict[str, Any] | None = N
         raise ValueError("dense_activation must be 'relu', 'elu' or 'leaky_relu'")
     if config.input_encoding not in {"onehot", "index"}:
         raise ValueError("input_encoding must be 'onehot' or 'index'")
+    from phosnet.models.recurrent import ARCHITECTURES, recurrent_features
+
+    if config.architecture not in ARCHITECTURES:
+        raise ValueError(f"architecture must be one of {', '.join(ARCHITECTURES)}, not {config.architecture!r}")
     k = keras()
     layers = k.layers
     reg = k.regularizers.L2(config.l2) if config.l2 else None
@@ -112,21 +125,25 @@ def build_sequence_model(config: SequenceModelConfig | dict[str, Any] | None = N
     else:
         inputs = k.Input(shape=(config.window,), dtype="int32", name="window")
         x = layers.Embedding(N_CHANNELS, config.embedding_dim, name="embedding")(inputs)
-    x = layers.Conv1D(
-        config.conv1_filters, config.conv1_kernel, padding=config.padding, activation="relu",
-        kernel_regularizer=reg, name="conv1",
-    )(x)
-    x = layers.BatchNormalization(name="bn1")(x)
-    x = layers.MaxPooling1D(config.pool_size, name="pool1")(x)
-    x = layers.Conv1D(
-        config.conv2_filters, config.conv2_kernel, padding=config.padding, activation="relu",
-        kernel_regularizer=reg, name="conv2",
-    )(x)
-    x = layers.BatchNormalization(name="bn2")(x)
-    if config.pooling == "global_max":
-        x = layers.GlobalMaxPooling1D(name="global_pool")(x)
+    if config.architecture in {"conv1d", "conv-bilstm"}:
+        x = layers.Conv1D(
+            config.conv1_filters, config.conv1_kernel, padding=config.padding, activation="relu",
+            kernel_regularizer=reg, name="conv1",
+        )(x)
+        x = layers.BatchNormalization(name="bn1")(x)
+        x = layers.MaxPooling1D(config.pool_size, name="pool1")(x)
+    if config.architecture != "conv1d":
+        x = recurrent_features(x, config.architecture, config.rnn_units, reg)
     else:
-        x = layers.Flatten(name="flatten")(x)
+        x = layers.Conv1D(
+            config.conv2_filters, config.conv2_kernel, padding=config.padding, activation="relu",
+            kernel_regularizer=reg, name="conv2",
+        )(x)
+        x = layers.BatchNormalization(name="bn2")(x)
+        if config.pooling == "global_max":
+            x = layers.GlobalMaxPooling1D(name="global_pool")(x)
+        else:
+            x = layers.Flatten(name="flatten")(x)
     features = layers.Dropout(config.dropout, name="dropout1")(x)
     x = layers.Dense(config.dense_units, activation=config.dense_activation, kernel_regularizer=reg,
                      name="dense")(features)
@@ -138,7 +155,8 @@ def build_sequence_model(config: SequenceModelConfig | dict[str, Any] | None = N
         outputs = layers.Activation("sigmoid", name="score")(logit)
     else:
         outputs = layers.Dense(1, activation="sigmoid", name="score")(x)
-    model = k.Model(inputs, outputs, name="phosnet_conv1d")
+    name = "phosnet_conv1d" if config.architecture == "conv1d" else f"phosnet_{config.architecture.replace('-', '_')}"
+    model = k.Model(inputs, outputs, name=name)
     model.compile(
         optimizer=k.optimizers.Adam(config.learning_rate),
         loss="binary_crossentropy",
