@@ -35,7 +35,7 @@ from phosnet.errors import InputError
 from phosnet.mutations import ProteinIndex, SiteScorer, padded_code, site_scorer
 
 VARIANT_COLUMNS = [
-    "protein_id", "variant", "hgvs", "site", "position", "offset",
+    "protein_id", "input_protein", "variant", "input", "hgvs", "site", "position", "offset",
     "ref_score", "alt_score", "delta", "ref_percentile", "alt_percentile", "delta_percentile",
     "ref_predicted", "alt_predicted", "effect", "model",
 ]
@@ -194,6 +194,7 @@ def _score_chunk(
     flank, width = scorer.flank, scorer.width
     residues = scorer.residues
     ids: list[str] = []
+    given: list[tuple[Any, Any]] = []  # the protein and variant as the user wrote them (to join back on)
     variant_rows: list[Variant] = []
     site_variant: list[np.ndarray] = []
     site_positions: list[np.ndarray] = []
@@ -220,6 +221,7 @@ def _score_chunk(
         if variant.alt in residues and variant.ref not in residues:
             sites = np.sort(np.append(sites, variant.position))
         ids.append(protein_id)
+        given.append((given_id, text))
         variant_rows.append(variant)
         site_variant.append(np.full(len(sites), len(variant_rows) - 1, dtype=np.int64))
         site_positions.append(sites.astype(np.int64))
@@ -242,12 +244,12 @@ def _score_chunk(
     alt_windows[np.arange(len(alt_windows)), flank + offsets] = variant_alt[which]
     scores = _score_unique(scorer, np.concatenate([ref_windows, alt_windows]))
     ref_score, alt_score = scores[: len(starts)], scores[len(starts) :]
-    return _frame(ids, variant_rows, which, positions, offsets, ref_score, alt_score, ref_windows, scorer)
+    return _frame(ids, given, variant_rows, which, positions, offsets, ref_score, alt_score, ref_windows, scorer)
 
 
 def _frame(
-    ids: list[str], variants: list[Variant], which: np.ndarray, positions: np.ndarray, offsets: np.ndarray,
-    ref_score: np.ndarray, alt_score: np.ndarray, ref_windows: np.ndarray, scorer: SiteScorer,
+    ids: list[str], given: list[tuple[Any, Any]], variants: list[Variant], which: np.ndarray, positions: np.ndarray,
+    offsets: np.ndarray, ref_score: np.ndarray, alt_score: np.ndarray, ref_windows: np.ndarray, scorer: SiteScorer,
 ) -> pd.DataFrame:
     ref_site, alt_site = ~np.isnan(ref_score), ~np.isnan(alt_score)
     ref_call, alt_call = scorer.called(ref_score), scorer.called(alt_score)
@@ -261,10 +263,15 @@ def _frame(
     centre = letters[ref_windows[:, scorer.flank]]
     alt_letters = np.array([v.alt for v in variants], dtype=object)[which]
     centre[~ref_site] = alt_letters[~ref_site]  # a created site is named by its new residue
+    given_protein, given_variant = np.empty(len(given), dtype=object), np.empty(len(given), dtype=object)
+    for k, (protein, text) in enumerate(given):
+        given_protein[k], given_variant[k] = protein, text
     return pd.DataFrame(
         {
             "protein_id": np.array(ids, dtype=object)[which],
+            "input_protein": given_protein[which],
             "variant": np.array([v.short for v in variants], dtype=object)[which],
+            "input": given_variant[which],
             "hgvs": np.array([v.hgvs for v in variants], dtype=object)[which],
             "site": centre + positions.astype(str).astype(object),
             "position": positions,
@@ -338,7 +345,9 @@ def score_variants(
     -------
     pandas.DataFrame
         One row per variant x candidate site whose window holds the variant (variants in input order, sites
-        by position): ``protein_id, variant`` (``R23W``), ``hgvs`` (``p.Arg23Trp``), ``site`` (``S9``, the
+        by position): ``protein_id`` (the FASTA id), ``input_protein`` (the protein as given), ``variant``
+        (``R23W``), ``input`` (the variant as given, e.g. ``p.(Arg23Trp)``: with ``input_protein`` the key to
+        join the table back to the variants), ``hgvs`` (``p.Arg23Trp``), ``site`` (``S9``, the
         residue of the reference, or of the alternative for a created site), ``position, offset`` (variant
         minus site position), ``ref_score, alt_score, delta, ref_percentile, alt_percentile,
         delta_percentile`` (empty where there is no site; percentiles also for a model without a background),

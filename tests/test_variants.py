@@ -79,8 +79,10 @@ def test_hgvs_and_short_spellings_give_identical_rows() -> None:
     table = phosnet.score_variants(EXAMPLE, [("P49841", v) for v in spellings])
     parts = [part.reset_index(drop=True) for _, part in table.groupby(np.arange(len(table)) // (len(table) // 4))]
     assert len(parts) == 4
+    for part, spelling in zip(parts, spellings, strict=True):
+        assert set(part["input"]) == {spelling}  # each spelling echoed as written
     for part in parts[1:]:
-        pd.testing.assert_frame_equal(part, parts[0])
+        pd.testing.assert_frame_equal(part.drop(columns="input"), parts[0].drop(columns="input"))
     assert set(table["hgvs"]) == {"p.Arg6Ala"} and set(table["variant"]) == {"R6A"}
 
 
@@ -162,11 +164,38 @@ def test_cli_writes_the_table_and_reports_errors_by_line(tmp_path: Path) -> None
     assert not bad_out.exists()
 
 
+def test_written_table_echoes_the_input_spelling_and_joins_back(tmp_path: Path) -> None:
+    """`input_protein` and `input` carry the protein and variant exactly as the user wrote them, so the written
+    table joins back to the user's own table; `protein_id` and `variant` stay normalised."""
+    mine = pd.DataFrame({
+        "protein_id": ["GSK3B", "P49841", "FOXO3_HUMAN", "sp|Q92934|BAD_HUMAN", "GSK3B"],
+        "variant": ["p.Arg6Ala", "S9A", "p.(Arg250Ala)", "p.S99A", "R6A"],
+        "note": ["a", "b", "c", "d", "e"],
+    })
+    variants, out = tmp_path / "mine.tsv", tmp_path / "out.tsv"
+    mine.to_csv(variants, sep="\t", index=False)
+    result = CliRunner().invoke(cli, ["variants", str(EXAMPLE), str(variants), "-o", str(out), "-q"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    written = pd.read_csv(out, sep="\t", dtype=str, keep_default_na=False)
+    api = phosnet.score_variants(EXAMPLE, variants)
+    for column in ("protein_id", "input_protein", "variant", "input"):
+        assert written[column].tolist() == api[column].tolist()
+    assert set(written["input"]) == set(mine["variant"])  # every variant has S/T around it
+    assert set(written.loc[written["input"] == "p.Arg6Ala", "variant"]) == {"R6A"}
+    assert set(written.loc[written["input"] == "p.Arg6Ala", "protein_id"]) == {"sp|P49841|GSK3B_HUMAN"}
+    joined = written.merge(mine, left_on=["input_protein", "input"], right_on=["protein_id", "variant"],
+                           suffixes=("", "_mine"), validate="many_to_one")
+    assert len(joined) == len(written)
+    assert joined.groupby("note")["variant"].first().to_dict() == {"a": "R6A", "b": "S9A", "c": "R250A", "d": "S99A",
+                                                                   "e": "R6A"}
+
+
 def test_cli_stops_quietly_when_the_reader_goes_away(tmp_path: Path) -> None:
     variants = tmp_path / "many.tsv"
     variants.write_text("protein_id\tvariant\n" + "P49841\tR6A\nP31749\tp.Glu17Lys\n" * 3000)
     script = f'"{sys.executable}" -m phosnet variants "{EXAMPLE}" "{variants}" | head -2; echo "${{PIPESTATUS[0]}}"'
     proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
     lines = proc.stdout.splitlines()
-    assert lines[0].startswith("protein_id\tvariant\thgvs") and len(lines) == 3
+    assert lines[0].startswith("protein_id\tinput_protein\tvariant\tinput\thgvs") and len(lines) == 3
     assert lines[-1] == "0" and "Error" not in proc.stderr and "error" not in proc.stderr
