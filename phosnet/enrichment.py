@@ -203,6 +203,14 @@ def _sites(table: pd.DataFrame, source: str) -> pd.DataFrame:
     })
 
 
+def _measurement_keys(table: pd.DataFrame, sites: pd.DataFrame) -> pd.Series | None:
+    """Rows of one measurement: ``phosnet sites`` writes a peptide found in several proteins as one row per
+    protein, all with the same input ``line`` (and window); they are one measured site."""
+    if "line" not in table.columns or not (sites["window"] != "").all():
+        return None
+    return table["line"].astype(str).str.strip().reset_index(drop=True) + ":" + sites["window"]
+
+
 def _site_keys(sites: pd.DataFrame) -> pd.Series | None:
     """Which rows are one site: protein (accession, protein id, else gene) + position, else the window."""
     who = sites["accession"].where(sites["accession"] != "", sites["protein"])
@@ -478,7 +486,10 @@ def enrich(
     if unscored:
         logger.info("%s: %d row(s) without a score (e.g. Y sites, not scored by the model) are left out", source,
                     unscored)
-    sites = sites[~np.isnan(score)].reset_index(drop=True)
+    measured = _measurement_keys(frame, sites)
+    if measured is not None:
+        sites = _collapse(sites, measured, value_columns, p_columns)  # one measurement mapped to many proteins
+    sites = sites[~np.isnan(sites["score"].to_numpy(dtype=float))].reset_index(drop=True)
     before = len(sites)
     sites = _collapse(sites, _site_keys(sites), value_columns, p_columns)
     if len(sites) < before:

@@ -199,3 +199,25 @@ def test_doctests() -> None:
 
     outcome = doctest.testmod(phosnet.enrichment)
     assert outcome.attempted > 0 and outcome.failed == 0
+
+
+def test_a_phosnet_sites_table_feeds_enrich(example_fasta: Path) -> None:
+    """``phosnet.score_sites`` output goes straight in: its call column, gene and site names; Y rows left out."""
+    examples = Path(phosnet.__file__).parent / "examples"
+    scored = phosnet.score_sites(examples / "sites_protein.tsv", example_fasta)
+    out = phosnet.enrich(scored, "log2fc_mk2206", min_sites=2, permutations=50)
+    row = out.activity.iloc[0]
+    st = scored[scored["score"].notna()]
+    assert row["sites"] == len(st) and row["akt_sites"] == st["call"].astype(bool).sum()
+    assert "GSK3B S9" in set(out.drivers["site"])
+
+
+def test_one_measurement_on_several_proteins_counts_once() -> None:
+    """A peptide ``phosnet sites`` found in two proteins is two rows with one input line: one site here."""
+    window = "AAAAAAAARSRSRSTAAAAAAAAAAAAAAAA"
+    letters = "ACDEFGHIKLMNPQRSTVWY"
+    rows = [{"line": i + 2, "protein": f"P{i}", "position": 10, "window": f"{window[:-1]}{letters[i % 20]}",
+             "score": 0.9 if i < 6 else 0.1, "call": i < 6, "fc": 1.0 if i < 6 else 0.0} for i in range(40)]
+    rows.append({**rows[0], "protein": "P0-isoform"})  # same line, same window, another protein
+    out = phosnet.enrich(pd.DataFrame(rows), "fc", permutations=0)
+    assert out.activity["sites"].iloc[0] == 40 and out.activity["akt_sites"].iloc[0] == 6

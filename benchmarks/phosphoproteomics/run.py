@@ -9,8 +9,8 @@ One command (phosnet's environment; the Kinase Library part runs in its own venv
 Steps, all fixed before the data were looked at (the method is phosnet.enrich's defaults; nothing is tuned here):
 
 1. score every site's 31-residue window (``window_31``; the source's ``_`` padding read as phosnet's ``X``) with
-   the bundled model, calls at its default medium stringency (top 1% of the human proteome background);
-   Y sites are not scored;
+   ``phosnet.score_sites`` (bundled model, its default medium stringency: the top 1% of the human proteome
+   background); Y sites are listed as not scored;
 2. ``phosnet.enrich`` per experiment (12 log2 ratio columns vs basal) and per condition (the mean of its four
    experiments, with a one-sample t-test as p-value): AKT activity (KSEA z), running-sum ES/NES/p, Fisher tests;
 3. the same activity test with the predicted AKT site set taken from the Kinase Library's AKT score (the same
@@ -50,20 +50,14 @@ KNOWN_IDENTITY = 11
 
 
 def score_windows(table: pd.DataFrame) -> pd.DataFrame:
-    """The bundled model's score, percentile and call for each ``window_31`` (no site = NaN for Y)."""
-    from phosnet.encoding import to_index
-    from phosnet.mutations import site_scorer
+    """``phosnet.score_sites`` of the ``window_31`` column (window form: ``_`` padding read as ``X``; Y sites
+    listed as not scored): the bundled model's score, percentile and call, the input columns echoed."""
+    import phosnet
 
-    scorer = site_scorer(None)
-    windows = table["window_31"].str.upper().str.replace("_", "X")
-    scores = scorer.score(to_index(list(windows)))
-    out = table.copy()
-    out["window"] = windows
-    out["score"] = scores
-    out["percentile"] = scorer.percentile(scores)
-    out["call"] = scorer.called(scores)
-    print(f"scored {np.isfinite(scores).sum()} S/T windows ({np.isnan(scores).sum()} Y not scored) with "
-          f"{scorer.model_name}, {scorer.rule}: {int(out['call'].sum())} called", file=sys.stderr)
+    out = phosnet.score_sites(table, form="window", columns={"window": "window_31", "gene": "gene"})
+    scores = out["score"].to_numpy(dtype=float)
+    print(f"scored {np.isfinite(scores).sum()} S/T windows ({np.isnan(scores).sum()} not scored) with "
+          f"{out['model'].iloc[0]}: {int(out['call'].astype(bool).sum())} called", file=sys.stderr)
     return out
 
 
@@ -190,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     pd.concat(by_set).to_csv(results / "activity_by_site_set.tsv", sep="\t", index=False, float_format="%.6g")
 
     # 4. ranking of the insulin-regulated sites
-    ins = st[[c for c in experiments if c.startswith("Ins_")]].to_numpy()
+    ins = st[[c for c in experiments if c.startswith("Ins_")]].to_numpy(dtype=float)
     from scipy.stats import ttest_1samp
 
     regulated = (ins.mean(axis=1) >= 1.0) & (ttest_1samp(ins, 0.0, axis=1).pvalue <= 0.05)
