@@ -435,15 +435,12 @@ def bundle_metadata(
 def write_bundle(run_dir: str | os.PathLike, keras_model: KerasModel, metadata: dict[str, Any]) -> Path:
     """Save ``keras_model`` as ``run_dir/model.keras`` with its metadata beside it; returns the model path."""
 
-    from phosnet.errors import PhosnetError
-    from phosnet.io.atomic import atomic_save
+    from phosnet.io.atomic import atomic_save, write_errors
 
     run_dir = Path(run_dir)
     path = run_dir / MODEL_FILE
-    try:  # a temporary .keras renamed into place: a kill mid-write never leaves a truncated model
+    with write_errors(path):  # a temporary .keras renamed into place: a kill mid-write never leaves a truncated model
         atomic_save(keras_model.save, path, suffix=".keras")
-    except OSError as exc:
-        raise PhosnetError(f"{path}: cannot write ({exc.strerror or exc})") from None
     write_metadata(run_dir, metadata)
     return path
 

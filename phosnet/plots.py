@@ -19,9 +19,7 @@ import pandas as pd
 
 from phosnet.encoding import ALPHABET
 from phosnet.errors import InputError
-
-FORMATS = ("png", "svg", "pdf")
-"""Figure formats, chosen by the output's suffix."""
+from phosnet.io.tables import FIGURE_FORMATS as FORMATS
 
 DPI = 150
 

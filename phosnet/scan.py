@@ -11,10 +11,8 @@
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
-import sys
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
@@ -25,7 +23,7 @@ from phosnet.batches import DEFAULT_BATCH_SIZE, raw_batches
 from phosnet.bundle import PhosnetModel, load_model
 from phosnet.calling import DEFAULT_STRINGENCY, CallRule, check_threshold_options
 from phosnet.engines import make_engine
-from phosnet.errors import InputError, PhosnetError
+from phosnet.errors import InputError
 from phosnet.io.rows import SITE_COLUMNS, SiteRows, empty_frame
 from phosnet.io.sequences import Sequences, iter_records, iter_sequences
 from phosnet.windows import check_window_options
@@ -275,12 +273,11 @@ def summary_dict(settings: ScanSettings, **counts: Any) -> dict[str, Any]:
 
 @dataclass
 class ScanReport:
-    """What :func:`scan_to_file` did: counts, seconds, and whether the reader closed the output early."""
+    """What :func:`scan_to_file` did: counts and seconds."""
 
     settings: ScanSettings
     counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
-    closed_early: bool = False
     output: str = "-"
 
     def completion_line(self) -> str:
@@ -290,16 +287,6 @@ class ScanReport:
         return (f"phosnet scan: {counts.get('proteins', 0):,} proteins, {counts.get('sites', 0):,} sites, "
                 f"{counts.get('predicted', 0):,} calls at {self.settings.describe_rule()} in {self.seconds:.1f} s "
                 f"-> {where}")
-
-
-_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG, errno.EIO, errno.EACCES, errno.EPERM,
-                 errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.ENXIO}
-
-
-def _names_output(filename: object, output: str | os.PathLike) -> bool:
-    """Whether an error's file is the output or its temporary file (``.<name>.<hex>.part``)."""
-    name, target = os.path.basename(str(filename)), os.path.basename(os.fspath(output))
-    return name == target or (name.startswith(f".{target}.") and ".part" in name)
 
 
 def scan_to_file(
@@ -316,44 +303,26 @@ def scan_to_file(
 ) -> ScanReport:
     """Scan ``sequences`` into the site table ``output`` (``"-"`` = stdout; format from the suffix or given).
 
-    The table is written batch by batch into a temporary file renamed into place only when complete. When
-    the reader of stdout goes away (``| head``) the scan stops quietly: stdout is pointed at ``/dev/null`` and
-    the report says ``closed_early``. ``summary`` (a JSON path) records version, model, threshold and counts.
+    The table is written batch by batch through :func:`phosnet.io.tables.open_table`: into a temporary file
+    renamed into place only when complete, or whole rows to stdout. When the reader of stdout goes away
+    (``| head``) :class:`BrokenPipeError` is raised (the CLI stops quietly). ``summary`` (a JSON path) records
+    version, model, threshold and counts.
     """
-    from phosnet.io.atomic import atomic_output
     from phosnet.io.jsonio import write_json
-    from phosnet.io.writers import SiteWriter, format_for
+    from phosnet.io.tables import open_table, table_format
 
-    output_format = format_for(output, output_format)
+    output_format = table_format(output, output_format, kind="sites")
     report = ScanReport(settings, {"proteins": 0, "sites": 0, "predicted": 0, "rows_written": 0}, output=str(output))
     counts = report.counts
     started = time.perf_counter()
-    try:
-        with atomic_output(output) as handle:
-            writer = SiteWriter(handle, output_format)
-            writer.write_header()
-            for batch in scan_batches(sequences, settings, batch_size=batch_size, callback=callback):
-                counts["proteins"] += batch.n_proteins
-                counts["sites"] += len(batch)
-                counts["predicted"] += int(batch.predicted.sum())
-                rows = batch.select(batch.predicted) if predicted_only else batch
-                writer.write(rows)
-            counts["rows_written"] = writer.rows
-            handle.flush()
-    except BrokenPipeError:
-        # The reader went away (`| head`): a normal way to stop, not an error. Point stdout at /dev/null so
-        # that Python's flush at exit does not complain.
-        try:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        except (OSError, ValueError):  # stdout without a file descriptor (captured in tests)
-            pass
-        logger.info("output closed by the reader; stopped")
-        report.closed_early = True
-        return report
-    except OSError as exc:
-        if exc.errno not in _WRITE_ERRNOS or (exc.filename and not _names_output(exc.filename, output)):
-            raise  # not the output's fault (a model or input file): main reports it with its own file name
-        raise PhosnetError(f"{output}: cannot write ({exc.strerror or exc})") from None
+    with open_table(output, output_format, kind="sites") as writer:
+        for batch in scan_batches(sequences, settings, batch_size=batch_size, callback=callback):
+            counts["proteins"] += batch.n_proteins
+            counts["sites"] += len(batch)
+            counts["predicted"] += int(batch.predicted.sum())
+            rows = batch.select(batch.predicted) if predicted_only else batch
+            writer.write(rows)
+        counts["rows_written"] = writer.rows
     report.seconds = time.perf_counter() - started
     if summary is not None:
         write_json(summary, summary_dict(

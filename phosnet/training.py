@@ -41,8 +41,8 @@ import numpy as np
 import pandas as pd
 
 from phosnet._tf import keras, tensorflow
-from phosnet.errors import InputError, PhosnetError
-from phosnet.io.atomic import atomic_output, atomic_save, remove_stale_temps
+from phosnet.errors import InputError
+from phosnet.io.atomic import atomic_output, atomic_save, remove_stale_temps, write_errors
 from phosnet.io.jsonio import read_json, write_json
 
 logger = logging.getLogger(__name__)
@@ -69,17 +69,11 @@ class TrainingResult:
     epochs_run: int
 
 
-def _cannot_write(path: str | os.PathLike, exc: OSError) -> PhosnetError:
-    return PhosnetError(f"{path}: cannot write ({exc.strerror or exc})")
-
-
 def save_model(model: Any, path: str | os.PathLike) -> None:
     """``model.save(path)`` through a temporary ``.keras`` file renamed into place (a kill mid-write leaves the
     previous file intact); a failed write raises :class:`~phosnet.errors.PhosnetError` naming ``path``."""
-    try:
+    with write_errors(path):
         atomic_save(model.save, path, suffix=".keras")
-    except OSError as exc:
-        raise _cannot_write(path, exc) from None
 
 
 def load_checkpoint(path: str | os.PathLike) -> Any:
@@ -279,10 +273,8 @@ def train_model(
         raise ValueError("mode must be 'max' or 'min'")
     k = keras()
     run_dir = Path(run_dir)
-    try:
+    with write_errors(run_dir):
         run_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise _cannot_write(run_dir, exc) from None
     resume_state = None
     initial_epoch = 0
     if resume:

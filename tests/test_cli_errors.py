@@ -349,3 +349,19 @@ def test_write_bundle_is_atomic(tmp_path):
     with pytest.raises(phosnet.PhosnetError, match="model.keras: cannot write .No space left on device"):
         write_bundle(tmp_path, Broken(), {"name": "x"})
     assert (tmp_path / "model.keras").read_bytes() == b"the previous model" and len(list(tmp_path.iterdir())) == 1
+
+
+def test_evaluate_predictions_file_equals_the_api_with_the_one_number_formatter(tmp_path, capsys):
+    """`evaluate -o DIR` writes predictions.tsv through the one table writer: the API's rows, and scores in the
+    scan's text (9 significant digits, positional), not pandas' default float format."""
+    from phosnet.io.rows import format_scores
+
+    code, _, err = run_main(["evaluate", TINY, str(SITES), str(PROTEINS), "--split", "all", "-o", str(tmp_path),
+                             "-q"], capsys)
+    assert code == 0, err
+    api = phosnet.evaluate(TINY, SITES, PROTEINS, split="all").predictions
+    written = pd.read_csv(tmp_path / "predictions.tsv", sep="\t", dtype=str, keep_default_na=False)
+    assert list(written.columns) == list(api.columns)
+    assert list(written["protein_id"]) == list(api["protein_id"])
+    assert list(written["position"]) == [str(p) for p in api["position"]]
+    assert list(written["score"]) == format_scores(api["score"].to_numpy())

@@ -467,3 +467,37 @@ def test_temporary_files_stay_registered_until_renamed_or_removed(tmp_path):
     with pytest.raises(RuntimeError), atomic.atomic_output(tmp_path / "failed.tsv") as handle:
         raise RuntimeError("boom")
     assert atomic.remove_live_temps() == [] and os.listdir(tmp_path) == ["done.tsv"]
+
+
+# -- 5. one way to stop: every verb wears stops_cleanly ----------------------------------------------------
+
+
+def test_every_verb_wears_the_one_stop_wrapper():
+    import click
+
+    from phosnet.cli import cli
+
+    def commands(group: click.Command, path: str = "phosnet") -> Iterator[tuple[str, click.Command]]:
+        yield path, group
+        for name, sub in getattr(group, "commands", {}).items():
+            yield from commands(sub, f"{path} {name}")
+
+    unwrapped = [path for path, command in commands(cli)
+                 if command.callback is not None and not getattr(command.callback, "_stops_cleanly", False)]
+    assert unwrapped == []
+
+
+@pytest.mark.parametrize("verb", ["explain", "variants"])
+def test_what_if_tables_into_a_closed_pipe_stop_quietly(tmp_path, fasta, verb):
+    """`phosnet explain ... | head -1`: the reader leaves after one line; exit 0, nothing on stderr."""
+    variants = tmp_path / "v.tsv"
+    variants.write_text("protein_id\tvariant\n" + "P49841\tR6A\nP49841\tF10A\nP31749\tp.Arg465Ala\n" * 30)
+    args = {"explain": ["explain", str(fasta), "P49841:S9", "P31749:S473", "P31749:T308"],
+            "variants": ["variants", str(fasta), str(variants)]}[verb]
+    proc = subprocess.Popen(phosnet_cmd(*args, "-m", TINY), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=120)
+    assert first.startswith(b"protein_id\t") and proc.returncode == 0, err
+    assert b"Traceback" not in err and b"Exception ignored" not in err and b"error" not in err and b"Broken" not in err

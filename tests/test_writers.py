@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from phosnet.io.rows import SITE_COLUMNS, SiteRows, format_percentiles, format_scores, uniprot_fields
-from phosnet.io.writers import SiteWriter, format_for
+from phosnet.io.tables import FrameWriter, open_table, table_format, write_table
+from phosnet.io.writers import SiteWriter
 
 ALPHABET = "ACDEFGHIKLMNPQRSTVWYX"
 
@@ -163,12 +165,17 @@ def test_header_once_and_empty_output_has_a_header() -> None:
     assert all(line.split("\t")[7] == "" for line in lines[1:])  # no background table: empty percentile
 
 
-def test_format_for() -> None:
-    assert [format_for(p) for p in ("a.tsv", "a.CSV", "a.gff", "a.gff3", "-", None, "a.out")] == [
-        "tsv", "csv", "gff3", "gff3", "tsv", "tsv", "tsv"]
-    assert [format_for(p) for p in ("a.tsv.gz", "a.csv.GZ", "a.gff3.gz", "a.gz")] == ["tsv", "csv", "gff3", "tsv"]
+def test_table_format() -> None:
+    """One rule from suffix to format for every verb: site tables may be GFF3, other tables TSV or CSV."""
+    names = ("a.tsv", "a.CSV", "a.gff", "a.gff3", "-", None, "a.out")
+    assert [table_format(p, kind="sites") for p in names] == ["tsv", "csv", "gff3", "gff3", "tsv", "tsv", "tsv"]
+    assert [table_format(p) for p in names] == ["tsv", "csv", "tsv", "tsv", "tsv", "tsv", "tsv"]
+    gz = ("a.tsv.gz", "a.csv.GZ", "a.gff3.gz", "a.gz")
+    assert [table_format(p, kind="sites") for p in gz] == ["tsv", "csv", "gff3", "tsv"]
     with pytest.raises(ValueError, match="format must be"):
-        format_for("a.tsv", "bed")
+        table_format("a.tsv", "bed", kind="sites")
+    with pytest.raises(ValueError, match="format must be one of tsv, csv"):
+        table_format("a.tsv", "gff3")
 
 
 def test_a_numeric_shell_sort_of_the_file_gives_the_model_order(tmp_path) -> None:
@@ -194,16 +201,62 @@ def test_what_if_tables_write_numbers_as_the_scan_does() -> None:
 
     import pandas as pd
 
-    from phosnet.io.tables import write_frames
-
     scores = np.array([0.5, 4.41881384e-05, 1e-9, 0.912345671], dtype=np.float32)
     frame = pd.DataFrame({"site": ["a", "b", "c", "d"], "score": scores,
                           "delta": np.array([-3.3e-7, 0.25, np.nan, -0.5]), "predicted": [True, False, False, True]})
     handle = io.StringIO()
-    assert write_frames(handle, [frame]) == 4
+    writer = FrameWriter(handle, "tsv")
+    writer.write(frame)
+    assert writer.rows == 4
     text = handle.getvalue()
     assert "e-" not in text and "0.0000441881384" in text
     back = pd.read_csv(io.StringIO(text), sep="\t")
     np.testing.assert_array_equal(back["score"].to_numpy(np.float32), scores)
     assert np.isnan(back["delta"][2]) and back["delta"][0] == -3.3e-7
     assert list(back.sort_values("score")["site"]) == ["c", "b", "a", "d"]
+
+
+@pytest.mark.parametrize("name, sep", [("t.tsv", "\t"), ("t.csv", ","), ("t.csv.gz", ","), ("t.txt", "\t")])
+def test_write_table_file_reads_back_as_the_frame(tmp_path, name, sep) -> None:
+    """The one table writer: a streamed table (header once) reads back as the DataFrames it was given, floats
+    exact to float32, in the format the suffix says."""
+    rng = np.random.default_rng(5)
+    frames = [pd.DataFrame({"protein_id": [f"p{i}_{k}" for k in range(4)], "position": np.arange(4) + 1,
+                            "score": rng.random(4).astype(np.float32) / 10 ** (4 * i),
+                            "predicted": rng.random(4) > 0.5}) for i in range(3)]
+    path = tmp_path / name
+    assert write_table(iter(frames), path) == 12
+    back = pd.read_csv(path, sep=sep)
+    expected = pd.concat(frames, ignore_index=True)
+    assert list(back.columns) == list(expected.columns) and list(back["protein_id"]) == list(expected["protein_id"])
+    np.testing.assert_array_equal(back["score"].to_numpy(np.float32), expected["score"].to_numpy())
+    assert list(back["predicted"]) == list(expected["predicted"]) and os.listdir(tmp_path) == [name]
+
+
+def test_site_table_and_frame_table_share_the_number_formatter(tmp_path) -> None:
+    """A score written by the scan's site writer and by the frame writer is the same text."""
+    rows = _rows(50)
+    with open_table(tmp_path / "s.tsv", kind="sites") as sites:
+        sites.write(rows)
+    write_table(rows.frame(), tmp_path / "f.tsv")
+    site_scores = pd.read_csv(tmp_path / "s.tsv", sep="\t", dtype=str)["score"]
+    frame_scores = pd.read_csv(tmp_path / "f.tsv", sep="\t", dtype=str)["score"]
+    assert list(site_scores) == list(frame_scores) == format_scores(rows.scores)
+
+
+def test_a_failed_table_write_is_one_error_naming_the_output(tmp_path, monkeypatch) -> None:
+    import errno
+
+    from phosnet.errors import PhosnetError
+
+    target = tmp_path / "t.tsv"
+    target.write_text("previous")
+    frame = pd.DataFrame({"a": [1.0]})
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(FrameWriter, "write", full)
+    with pytest.raises(PhosnetError, match=r"t.tsv: cannot write \(No space left on device\)"):
+        write_table(frame, target)
+    assert target.read_text() == "previous" and os.listdir(tmp_path) == ["t.tsv"]

@@ -50,6 +50,7 @@ from phosnet.engines import make_engine, predict_windows
 from phosnet.errors import InputError
 from phosnet.evaluation import binary_metrics, plot_curves
 from phosnet.io.jsonio import write_json
+from phosnet.io.tables import write_table
 from phosnet.windows import DEFAULT_FLANK, DEFAULT_RESIDUES
 
 logger = logging.getLogger(__name__)
@@ -259,18 +260,6 @@ def _describe(recipe: Recipe) -> str:
 
 SPLITS_FILE = "splits.tsv"
 """The run folder's record of which protein went to which split (``protein_id``, ``split``)."""
-
-
-def write_table(table: pd.DataFrame, path: Path) -> None:
-    """A DataFrame as TSV, atomically (a temp file renamed into place); a failed write names the path."""
-    from phosnet.errors import PhosnetError
-    from phosnet.io.atomic import atomic_output
-
-    try:
-        with atomic_output(path) as handle:
-            table.to_csv(handle, sep="\t", index=False)
-    except OSError as exc:
-        raise PhosnetError(f"{path}: cannot write ({exc.strerror or exc})") from None
 
 
 def split_assignment(data: LabelledWindows) -> pd.DataFrame:

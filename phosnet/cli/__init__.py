@@ -1,27 +1,22 @@
 """The ``phosnet`` command: a click group, one module per verb; each verb only parses and calls the API.
 
 Errors the user can fix (:class:`~phosnet.errors.PhosnetError`) become one line on stderr and exit code 1;
-``--debug`` shows the traceback instead. Ctrl-C exits 130, SIGTERM 143 and SIGHUP 129 (SLURM and Snakemake
-stop jobs with SIGTERM): each is raised as an exception, so that the temporary files of unfinished outputs are
-removed on the way out. A closed pipe (``| head``) stops ``scan`` quietly with exit code 0. ``-v``, ``-q`` and
-``--debug`` may be given before or after the subcommand.
+``--debug`` shows the traceback instead. How a verb stops (Ctrl-C 130, SIGTERM 143, SIGHUP 129, with unfinished
+outputs removed; a closed pipe quietly with 0) is :func:`phosnet.cli._stop.stops_cleanly`, which every registered
+verb wears. ``-v``, ``-q`` and ``--debug`` may be given before or after the subcommand.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import signal
 import sys
-import threading
-from collections.abc import Iterator
-from typing import Any
 
 import click
 
 from phosnet import __version__, _startup
 from phosnet.cli._options import CliState, root_state
+from phosnet.cli._stop import Terminated, install_interrupt_handler, leave, termination_as_exception, wear_everywhere
 from phosnet.errors import PhosnetError
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "show_default": True}
@@ -38,91 +33,6 @@ def configure_logging(verbosity: int, quiet: bool) -> None:
     package_logger.addHandler(handler)
     package_logger.setLevel(level)
     package_logger.propagate = False
-
-
-class Terminated(BaseException):
-    """Raised in the main thread when SIGTERM or SIGHUP arrives (a ``BaseException``, like Ctrl-C's
-    ``KeyboardInterrupt``, so ``except Exception`` clauses do not swallow it and cleanup code runs)."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-STOP_GRACE_SECONDS = 3.0
-"""After a stop signal, how long the exception may take to unwind before the process leaves without it."""
-
-
-def _stop_message(signum: int) -> str:
-    if signum == signal.SIGINT:
-        return "phosnet: interrupted"
-    return f"phosnet: stopped by {signal.Signals(signum).name}; unfinished outputs removed"
-
-
-def _leave(signum: int) -> None:
-    """Exit at once after an interrupt or a stop signal, from any thread. The temporary files are gone already
-    (removed while the exception unwound; any a badly timed signal left registered are removed here); waiting for
-    worker threads at interpreter shutdown could hang (a thread caught in an import when the signal came), so say
-    why in one line, flush the streams and leave without joining them."""
-    from phosnet.io.atomic import remove_live_temps
-
-    remove_live_temps()
-    with contextlib.suppress(Exception):
-        click.echo(_stop_message(signum), err=True)
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    os._exit(128 + signum)
-
-
-def _leave_if_stuck(signum: int) -> None:
-    """Arm a daemon timer that leaves (:func:`_leave`) if the stop exception has not ended the command by then:
-    a library may swallow it, and the command would go on, or hang, with further signals ignored."""
-    timer = threading.Timer(STOP_GRACE_SECONDS, _leave, (signum,))
-    timer.daemon = True
-    timer.start()
-
-
-def _unraisable(hook: Any) -> None:
-    """A stop exception raised while a finalizer or weakref callback ran (the signal handler ran inside one) is
-    dropped by Python with an "Exception ignored" traceback: leave at once instead, as the exception would have."""
-    exc = hook.exc_value
-    if isinstance(exc, Terminated):
-        _leave(exc.signum)
-    elif isinstance(exc, KeyboardInterrupt):
-        _leave(signal.SIGINT)
-    sys.__unraisablehook__(hook)
-
-
-def _raise_terminated(signum: int, frame: Any) -> None:
-    # Further signals of the kind are ignored while the cleanup runs; the exit follows at once.
-    signal.signal(signum, signal.SIG_IGN)
-    _leave_if_stuck(signum)
-    raise Terminated(signum)
-
-
-def _raise_interrupt(signum: int, frame: Any) -> None:
-    """Ctrl-C: ``KeyboardInterrupt`` as Python's default handler raises it, with the same safety net."""
-    _leave_if_stuck(signum)
-    raise KeyboardInterrupt
-
-
-@contextlib.contextmanager
-def _termination_as_exception() -> Iterator[None]:
-    """Turn SIGTERM and SIGHUP into :class:`Terminated` while the command runs (main thread only)."""
-    previous = {}
-    for name in ("SIGTERM", "SIGHUP"):
-        signum = getattr(signal, name, None)
-        if signum is None:
-            continue
-        with contextlib.suppress(ValueError, OSError):  # not the main thread, or no such signal here
-            previous[signum] = signal.signal(signum, _raise_terminated)
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            with contextlib.suppress(ValueError, OSError, TypeError):
-                signal.signal(signum, handler)
 
 
 def _set_verbose(ctx: click.Context, param: click.Parameter, value: int) -> None:
@@ -193,6 +103,7 @@ def _register() -> None:
     for command in (scan, train, evaluate, models, image, explain, variants, map_command, enrich, sites):
         add_common_options(command)
         cli.add_command(command)
+    wear_everywhere(cli)  # every verb, a new one too, stops the one way (cli/_stop.py)
 
 
 _register()
@@ -200,16 +111,14 @@ _register()
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``phosnet`` console script and ``python -m phosnet``."""
-    if signal.getsignal(signal.SIGINT) in (_startup._interrupted, signal.default_int_handler):
-        signal.signal(signal.SIGINT, _raise_interrupt)  # from here Ctrl-C cleans up on its way out
-    sys.unraisablehook = _unraisable
+    install_interrupt_handler(_startup._interrupted)  # from here Ctrl-C cleans up on its way out
     try:
-        with _termination_as_exception():
+        with termination_as_exception():
             cli.main(args=argv, prog_name="phosnet", standalone_mode=False)
-    except Terminated as exc:
-        _leave(exc.signum)
-    except click.exceptions.Abort:
-        _leave(signal.SIGINT)
+    except Terminated as exc:  # a stop before or after the verb ran (the verb's own stops_cleanly leaves itself)
+        leave(exc.signum)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        leave(signal.SIGINT)
     except click.UsageError as exc:  # one line, like every other error, with where to read more
         command = exc.ctx.command_path if exc.ctx is not None else "phosnet"
         click.echo(f"phosnet: error: {exc.format_message()} (see '{command} --help')", err=True)
@@ -219,8 +128,6 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        _leave(signal.SIGINT)
     except PhosnetError as exc:
         if _state["debug"]:
             raise

@@ -1,26 +1,17 @@
-"""Options and helpers that several verbs share: the model, the calling rule, the engine, a closed stdout.
+"""Options that several verbs share: the model, the calling rule, the engine.
 
 Each is defined once here, so ``scan``, ``explain``, ``variants`` and ``map`` spell and document them alike.
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import sys
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
 from phosnet.calling import STRINGENCY
 from phosnet.engines import ENGINE_HELP, ENGINES
-from phosnet.errors import PhosnetError
-
-if TYPE_CHECKING:
-    import pandas as pd
-
-logger = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -70,29 +61,3 @@ def call_options(command: F) -> F:
     for option in reversed(options):
         command = option(command)
     return command
-
-
-def stdout_closed() -> None:
-    """The reader of stdout went away (``| head``): stop quietly with exit code 0 (click would exit 1 on EPIPE)."""
-    try:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    except (OSError, ValueError):  # stdout without a file descriptor (captured in tests)
-        pass
-    logger.info("output closed by the reader; stopped")
-    raise click.exceptions.Exit(0)
-
-
-def write_table(output: str, frames: Iterable[pd.DataFrame]) -> int:
-    """Stream ``frames`` into ``output`` (TSV, or CSV by suffix; ``-`` = stdout) atomically; returns the rows
-    written. A closed stdout stops quietly; a write error is one line naming the output."""
-    from phosnet.io.atomic import atomic_output
-    from phosnet.io.tables import table_format, write_frames
-
-    try:
-        with atomic_output(output) as handle:
-            return write_frames(handle, frames, table_format(output))
-    except BrokenPipeError:
-        stdout_closed()
-        raise  # not reached: stdout_closed exits
-    except OSError as exc:
-        raise PhosnetError(f"{output}: cannot write ({exc.strerror or exc})") from None

@@ -7,7 +7,8 @@ import os
 
 import click
 
-from phosnet.cli._options import call_options, model_option, write_table
+from phosnet.cli._options import call_options, model_option
+from phosnet.io.tables import write_table
 
 logger = logging.getLogger(__name__)
 
@@ -75,9 +76,9 @@ def enrich(
     result = run(table, list(contrasts), pvalues=list(pvalues) or None, model=model, threshold=threshold,
                  specificity=specificity, stringency=stringency, fc_cutoff=fc_cutoff, p_cutoff=p_cutoff,
                  permutations=permutations, seed=seed, min_sites=min_sites)
-    write_table(output, [result.activity])
+    write_table(result.activity, output)
     if drivers:
-        write_table(drivers, [result.drivers])
+        write_table(result.drivers, drivers)
     for row in result.activity.itertuples():
         logger.info("%s: AKT activity %.3g (p %.3g), ES %.3g (p %.3g): %s", row.contrast, row.akt_activity,
                     row.ksea_p, row.gsea_es, row.gsea_p, row.direction or row.note)

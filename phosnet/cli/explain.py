@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from phosnet.cli._options import call_options, engine_option, model_option, write_table
+from phosnet.cli._options import call_options, engine_option, model_option
 from phosnet.errors import InputError
 
 if TYPE_CHECKING:
@@ -61,6 +61,7 @@ def explain(
     from phosnet.cli._options import is_quiet
     from phosnet.explainer import SITES_PER_BATCH, explain_iter, resolve_sites
     from phosnet.io.outputs import check_outputs, model_inputs
+    from phosnet.io.tables import write_table
     from phosnet.mutations import ProteinIndex, site_scorer
     from phosnet.plots import figure_target, plot_explain
 
@@ -91,7 +92,7 @@ def explain(
             yield frame
 
     try:
-        rows = write_table(output, kept())
+        rows = write_table(kept(), output)
     finally:
         batches.close()
     logger.info("explained %d site(s): %d rows (call: %s, score >= %.4g)", len(sites), rows, scorer.rule,

@@ -139,8 +139,8 @@ def evaluate(model: str, dataset: str, data: str | None, batch_size: int) -> Non
 def predict(model: str, images: tuple[str, ...], top: int) -> None:
     """Classify IMAGES (PNG/JPEG or .npy) with MODEL (run folder, .keras or k-NN .npz); one TSV row per image."""
     from phosnet.images.task import predict_images
+    from phosnet.io.tables import write_table
 
     _need_tensorflow(model)
     table = predict_images(model, list(images), top=top)
-    table["confidence"] = table["confidence"].map(lambda v: f"{v:.4f}")
-    click.echo(table.to_csv(sep="\t", index=False), nl=False)
+    write_table(table, "-")

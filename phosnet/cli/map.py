@@ -9,6 +9,7 @@ import sys
 import click
 
 from phosnet.cli._options import call_options, engine_option, model_option
+from phosnet.io.tables import FIGURE_FORMATS
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +23,7 @@ logger = logging.getLogger(__name__)
               help="Known sites to mark (site table: protein_id, position; rows labelled 0 are skipped).")
 @click.option("--value", type=click.Choice(["score", "percentile"]), default="score",
               help="What to draw along the sequence (percentile needs a model with a background).")
-@click.option("--format", "fmt", type=click.Choice(["png", "svg", "pdf"]), default=None,
+@click.option("--format", "fmt", type=click.Choice(FIGURE_FORMATS), default=None,
               help="File format in a folder  [default: png]")
 @model_option
 @call_options

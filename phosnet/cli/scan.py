@@ -13,6 +13,7 @@ import click
 
 from phosnet.batches import DEFAULT_BATCH_SIZE
 from phosnet.cli._options import call_options, engine_option, model_option
+from phosnet.io.tables import KIND_FORMATS
 
 
 class _Progress:
@@ -64,7 +65,7 @@ LARGE_INPUT_BYTES = 1 << 20
                    "[default: the model's, e.g. ST]")
 @call_options
 @click.option("--predicted-only", is_flag=True, help="Write only the residues predicted as sites.")
-@click.option("--format", "fmt", type=click.Choice(["tsv", "csv", "gff3"]), default=None,
+@click.option("--format", "fmt", type=click.Choice(KIND_FORMATS["sites"]), default=None,
               help="Output format  [default: from the output suffix; tsv for stdout]")
 @click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULT_BATCH_SIZE, help="Windows per batch.")
 @click.option("--summary", default=None, metavar="PATH",
@@ -103,7 +104,7 @@ def scan(
     from phosnet.errors import InputError
     from phosnet.io.outputs import check_outputs, model_inputs
     from phosnet.io.sequences import checked_fasta_inputs
-    from phosnet.io.writers import format_for
+    from phosnet.io.tables import table_format
     from phosnet.scan import resolve_settings, scan_to_file
 
     quiet = is_quiet(ctx)
@@ -111,7 +112,7 @@ def scan(
     if model is not None and not model.strip():
         raise InputError("--model is empty; give a bundled model name, a .keras file or a run folder")
     check_outputs({"--output": output, "--summary": summary}, [*inputs, *model_inputs(model)])
-    output_format = format_for(output, fmt)
+    output_format = table_format(output, fmt, kind="sites")
     records = checked_fasta_inputs(inputs)
     limit_malloc_arenas()
     if (records.total_bytes or 0) >= LARGE_INPUT_BYTES:
@@ -128,7 +129,5 @@ def scan(
     finally:
         progress.close()
     finish_compiled()
-    if report.closed_early:
-        raise click.exceptions.Exit(0)  # `| head` is a normal way to stop (click would exit 1 on EPIPE)
     if not quiet:
         click.echo(report.completion_line(), err=True)

@@ -7,8 +7,9 @@ import os
 
 import click
 
-from phosnet.cli._options import call_options, engine_option, model_option, write_table
+from phosnet.cli._options import call_options, engine_option, model_option
 from phosnet.io.site_tables import FORMS
+from phosnet.io.tables import write_table
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ def sites(
         logger.warning("%s: %d rows cannot be placed and were skipped%s; first: line %d: %s", table,
                        len(result.unplaced), where, result.unplaced["line"].iloc[0],
                        result.unplaced["reason"].iloc[0])
-    write_table(output, [result.sites])
+    write_table(result.sites, output)
     if side is not None:
-        write_table(side, [result.unplaced])
+        write_table(result.unplaced, side)
     logger.info("phosnet sites: %s -> %s", result.summary_line(), "stdout" if output == "-" else output)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from phosnet.cli._options import call_options, engine_option, model_option, write_table
+from phosnet.cli._options import call_options, engine_option, model_option
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,6 +54,7 @@ def variants(
     from phosnet.calling import check_threshold_options
     from phosnet.cli._options import is_quiet
     from phosnet.io.outputs import check_outputs, model_inputs
+    from phosnet.io.tables import write_table
     from phosnet.mutations import ProteinIndex, site_scorer
     from phosnet.variants import score_variants_iter
 
@@ -73,7 +74,7 @@ def variants(
             yield frame
 
     try:
-        rows = write_table(output, counted())
+        rows = write_table(counted(), output)
     finally:
         bar.close()
     logger.info("%d variant-site rows (call: %s, score >= %.4g): %s", rows, scorer.rule, scorer.threshold,

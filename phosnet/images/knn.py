@@ -29,7 +29,7 @@ import numpy as np
 from phosnet.errors import InputError
 from phosnet.images.loaders import ImageData, load_dataset
 from phosnet.images.runs import ImageRun
-from phosnet.io.atomic import atomic_output, atomic_save
+from phosnet.io.atomic import atomic_save
 from phosnet.io.jsonio import write_json
 
 if TYPE_CHECKING:
@@ -342,10 +342,9 @@ def train_knn(
     cv_seconds = time.perf_counter() - start
     best = grid.sort_values(["mean", "k"], ascending=[False, True], kind="stable").iloc[0]
     grid["selected"] = (grid["metric"] == best["metric"]) & (grid["k"] == best["k"])
-    from phosnet.io.tables import write_frames
+    from phosnet.io.tables import write_table
 
-    with atomic_output(run_dir / CV_FILE) as handle:
-        write_frames(handle, [grid])
+    write_table(grid, run_dir / CV_FILE)
 
     start = time.perf_counter()
     flat = _flat(dataset.x_train)

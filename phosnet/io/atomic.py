@@ -20,6 +20,7 @@ The rule (:func:`atomic_output`):
 from __future__ import annotations
 
 import contextlib
+import errno
 import gzip
 import io
 import os
@@ -31,7 +32,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from phosnet.errors import InputError
+from phosnet.errors import InputError, PhosnetError
 
 GZIP_LEVEL = 6
 """gzip level of ``.gz`` outputs (6: zlib's default; 9 is several times slower for a few % smaller files)."""
@@ -253,6 +254,35 @@ def atomic_save(save: object, path: str | os.PathLike, suffix: str = "") -> None
         if st is not None:
             with contextlib.suppress(OSError):
                 os.chmod(tmp, stat.S_IMODE(st.st_mode))
+
+
+WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG, errno.EIO, errno.EACCES, errno.EPERM,
+                          errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.ENXIO})
+"""``errno`` values that mean an output could not be written (full or read-only disk, permissions, ...)."""
+
+
+def _names_output(filename: object, output: str | os.PathLike) -> bool:
+    """Whether an error's file is the output or its temporary file (``.<name>.<hex>.part``)."""
+    name, target = os.path.basename(str(filename)), os.path.basename(os.fspath(output))
+    return name == target or (name.startswith(f".{target}.") and ".part" in name)
+
+
+@contextlib.contextmanager
+def write_errors(output: str | os.PathLike) -> Iterator[None]:
+    """Turn a failed write of ``output`` inside the block into one :class:`~phosnet.errors.PhosnetError`,
+    ``<output>: cannot write (<reason>)``: the one wording of every writer (tables, JSON, models).
+
+    Errors about other files (an input or a model read while the output is written) and a closed pipe
+    (:class:`BrokenPipeError`, for the CLI to stop quietly) pass through unchanged.
+    """
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        if exc.errno not in WRITE_ERRNOS or (exc.filename and not _names_output(exc.filename, output)):
+            raise
+        raise PhosnetError(f"{output}: cannot write ({exc.strerror or exc})") from None
 
 
 def remove_stale_temps(folder: str | os.PathLike) -> list[Path]:

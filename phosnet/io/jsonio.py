@@ -9,8 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from phosnet.errors import PhosnetError
-from phosnet.io.atomic import atomic_output
+from phosnet.io.atomic import atomic_output, write_errors
 
 
 def _json_default(value: Any) -> Any:
@@ -28,11 +27,8 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
     is compressed). A failed write (read-only or full disk) is a :class:`~phosnet.errors.PhosnetError` naming
     ``path``."""
     text = json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n"
-    try:
-        with atomic_output(path) as handle:
-            handle.write(text)
-    except OSError as exc:
-        raise PhosnetError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    with write_errors(path), atomic_output(path) as handle:
+        handle.write(text)
 
 
 def read_json(path: str | os.PathLike) -> Any:

@@ -4,8 +4,8 @@ Rows come from :class:`phosnet.io.rows.SiteRows`, the one place that defines the
 accession, gene, position, residue, window, score, percentile, predicted, model``) and their values; this
 module only lays them out as text. No metadata in the header line. GFF3 rows use 1-based ``start = end =
 position``, type ``phosphorylation_site`` (Sequence Ontology SO:0001811), source ``phosnet``, the score in
-column 6 and the other columns as attributes. Combine with :func:`phosnet.io.atomic.atomic_output` so that a
-file appears only when complete.
+column 6 and the other columns as attributes. Written through :func:`phosnet.io.tables.open_table` (``kind="sites"``),
+the one output layer: format from the suffix, atomic write, errors naming the output.
 
 TSV and CSV rows are built as one byte buffer per block: every field is laid out in fixed-width columns of a
 ``(rows, width)`` byte matrix, NUL where a row's field is shorter, and the NUL bytes are dropped at once.
@@ -19,14 +19,12 @@ TSV and CSV rows are built as one byte buffer per block: every field is laid out
 >>> print(out.getvalue(), end="")
 protein_id,accession,gene,position,residue,window,score,percentile,predicted,model
 sp|P31749|AKT1_HUMAN,P31749,AKT1,2,M,XMS,0.910000026,,true,m
-sp|P31749|AKT1_HUMAN,P31749,AKT1,3,S,MST,1.99999995e-05,,false,m
+sp|P31749|AKT1_HUMAN,P31749,AKT1,3,S,MST,0.0000199999995,,false,m
 """
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 from typing import IO
 
 import numpy as np
@@ -34,37 +32,13 @@ import numpy as np
 from phosnet.io.rows import SITE_COLUMNS, SiteRows, format_percentiles, format_scores, percentile_slots, score_slots
 
 FORMATS = ("tsv", "csv", "gff3")
-"""Output formats; see :func:`format_for`."""
-
-SUFFIXES = {".tsv": "tsv", ".txt": "tsv", ".tab": "tsv", ".csv": "csv", ".gff3": "gff3", ".gff": "gff3"}
+"""The layouts of a site table; which one a path gets is decided by :func:`phosnet.io.tables.table_format`."""
 
 GFF3_TYPE = "phosphorylation_site"
 """GFF3 feature type: the Sequence Ontology term SO:0001811."""
 
 _GFF_UNSAFE_SEQID = re.compile(r"[^a-zA-Z0-9.:^*$@!+_?\-|]")
 _GFF_UNSAFE_ATTR = re.compile(r"[;=&,\t\n\r%]")
-
-
-def format_for(path: str | os.PathLike | None, fmt: str | None = None) -> str:
-    """The output format: ``fmt`` if given, else from the suffix of ``path`` (``.tsv``, ``.csv``, ``.gff3``).
-
-    Standard output (``None`` or ``"-"``) and unknown suffixes give ``"tsv"``; a final ``.gz`` is looked
-    through (the file is then gzip-compressed by :func:`phosnet.io.atomic.atomic_output`).
-
-    >>> format_for("out.gff3"), format_for("-"), format_for("x.csv", "tsv"), format_for("x.csv.gz")
-    ('gff3', 'tsv', 'tsv', 'csv')
-    """
-    if fmt is not None:
-        fmt = fmt.lower()
-        if fmt not in FORMATS:
-            raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-        return fmt
-    if path is None or str(path) == "-":
-        return "tsv"
-    name = Path(path)
-    if name.suffix.lower() == ".gz":
-        name = name.with_suffix("")
-    return SUFFIXES.get(name.suffix.lower(), "tsv")
 
 
 def _csv_field(text: str) -> str:
@@ -109,8 +83,10 @@ class SiteWriter:
     """
 
     def __init__(self, handle: IO[str], fmt: str = "tsv") -> None:
+        if fmt not in FORMATS:
+            raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
         self.handle = handle
-        self.fmt = format_for(None, fmt)
+        self.fmt = fmt
         self.rows = 0
         self._header_written = False
 
@@ -198,4 +174,4 @@ class SiteWriter:
         ]
 
 
-__all__ = ["FORMATS", "GFF3_TYPE", "SITE_COLUMNS", "SiteRows", "SiteWriter", "format_for", "format_scores"]
+__all__ = ["FORMATS", "GFF3_TYPE", "SITE_COLUMNS", "SiteRows", "SiteWriter", "format_scores"]
