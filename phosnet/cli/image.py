@@ -144,3 +144,56 @@ def predict(model: str, images: tuple[str, ...], top: int) -> None:
     _need_tensorflow(model)
     table = predict_images(model, list(images), top=top)
     write_table(table, "-")
+
+
+@image.command("gan")
+@click.option("--dataset", type=click.Choice(["mnist"]), default="mnist", help="Images to learn (28x28 grey).")
+@click.option("--data", type=click.Path(exists=True), default=None, help=DATA_HELP)
+@click.option("--out-dir", type=click.Path(file_okay=False), required=True, help="Run folder to write.")
+@click.option("--classifier", type=click.Path(exists=True), default=None,
+              help="A trained MNIST classifier (phosnet image train run folder or .keras): measures sample "
+                   "quality per epoch (share classified with confidence > 0.9, inception score).")
+@click.option("--epochs", type=click.IntRange(min=1), default=10, help="Epochs.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=128, help="Real images per step.")
+@click.option("--latent-dim", type=click.IntRange(min=1), default=64, help="Noise size.")
+@click.option("--n-train", type=click.IntRange(min=1), default=None, help="Use only the first N training images.")
+@click.option("--seed", type=int, default=0, help="Random seed (weights, shuffling, sample noise).")
+@click.option("--resume", is_flag=True, help="Continue an interrupted run in --out-dir.")
+@click.pass_context
+def gan(ctx: click.Context, dataset: str, data: str | None, out_dir: str, classifier: str | None, epochs: int,
+        batch_size: int, latent_dim: int, n_train: int | None, seed: int, resume: bool) -> None:
+    """Train a GAN; write generator.keras, checkpoints, history and samples/epoch-NNN.png to --out-dir."""
+    from phosnet.cli._options import is_quiet
+    from phosnet.io.outputs import check_run_folder
+
+    _need_tensorflow("gan")
+    from phosnet.images.gan import GAN_RUN_FILES, train_gan
+
+    check_run_folder(out_dir, GAN_RUN_FILES, [data, classifier])
+    run = train_gan(dataset, data=data, run_dir=out_dir, classifier=classifier, epochs=epochs,
+                    batch_size=batch_size, latent_dim=latent_dim, n_train=n_train, seed=seed, resume=resume,
+                    progress=not is_quiet(ctx))
+    m = run.metrics
+    quality = (f", best epoch {m['best_epoch']}: {m['confident']:.1%} confident, inception score "
+               f"{m['inception_score']:.2f}" if "confident" in m else "")
+    click.echo(f"GAN on {dataset}: {m['epochs_run']} epochs in {m['train_seconds']:.0f} s{quality}; "
+               f"generator {run.run_dir / 'generator.keras'}")
+
+
+@image.command("sample")
+@click.option("--generator", type=click.Path(exists=True), required=True,
+              help="generator.keras or the GAN's run folder.")
+@click.option("-n", "n", type=click.IntRange(min=1), default=50, help="Images to draw.")
+@click.option("--seed", type=int, default=0, help="Noise seed (same seed, same images).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
+              help="A .png grid, or .npy for the (n, 28, 28, 1) array.")
+def sample(generator: str, n: int, seed: int, output: str) -> None:
+    """Draw N images from a trained GAN generator."""
+    from phosnet.io.outputs import check_outputs
+
+    _need_tensorflow("sample")
+    check_outputs({"--output": output}, [generator])
+    from phosnet.images.gan import sample_digits, save_samples
+
+    save_samples(sample_digits(generator, n, seed=seed), output)
+    click.echo(f"{n} samples (seed {seed}) written to {output}")
