@@ -96,11 +96,12 @@ def _register() -> None:
     from phosnet.cli.map import map_command
     from phosnet.cli.models import models
     from phosnet.cli.scan import scan
+    from phosnet.cli.serve import serve
     from phosnet.cli.sites import sites
     from phosnet.cli.train import evaluate, train
     from phosnet.cli.variants import variants
 
-    for command in (scan, train, evaluate, models, image, explain, variants, map_command, enrich, sites):
+    for command in (scan, train, evaluate, models, image, explain, variants, map_command, enrich, sites, serve):
         add_common_options(command)
         cli.add_command(command)
     wear_everywhere(cli)  # every verb, a new one too, stops the one way (cli/_stop.py)
