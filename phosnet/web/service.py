@@ -577,7 +577,7 @@ def run_variants(records: list[Record], variants: pd.DataFrame, models: ModelSto
     import pandas as pd
 
     from phosnet.mutations import ProteinIndex
-    from phosnet.variants import COLUMNS, score_variants_iter
+    from phosnet.variants import VARIANT_COLUMNS, score_variants_iter
 
     index = ProteinIndex(records)
     scorer = _scorer(models, options)
@@ -591,7 +591,7 @@ def run_variants(records: list[Record], variants: pd.DataFrame, models: ModelSto
             yield frame
 
     tsv, _ = write_table_bytes(kept(), folder, "variants.tsv")
-    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=VARIANT_COLUMNS)
     return TableResult(table, tsv, scorer.settings)
 
 
