@@ -55,7 +55,7 @@ def save_samples(images: np.ndarray, path: str | os.PathLike, *, columns: int = 
 
         atomic_save(_write, path)
         return path
-    from phosnet.images.plots import _pyplot
+    from phosnet.images.plots import _pyplot, save_figure
 
     plt = _pyplot()
     n = len(images)
@@ -70,9 +70,7 @@ def save_samples(images: np.ndarray, path: str | os.PathLike, *, columns: int = 
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    atomic_save(lambda tmp: fig.savefig(tmp, dpi=80, format=path.suffix.lstrip(".") or "png"), path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=80)
 
 
 class GanRun:

@@ -23,6 +23,16 @@ def _pyplot():
     return plt
 
 
+def save_figure(fig, path: str | os.PathLike, *, dpi: int = 100) -> Path:
+    """Save a matplotlib figure atomically (format from the suffix, PNG by default) and close it."""
+    path = Path(path)
+    try:
+        atomic_save(lambda tmp: fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".") or "png"), path)
+    finally:
+        _pyplot().close(fig)
+    return path
+
+
 def plot_training_curves(history: pd.DataFrame, path: str | os.PathLike, *, title: str = "") -> Path:
     """Plot loss and accuracy per epoch (train and validation) side by side.
 
@@ -51,10 +61,7 @@ def plot_training_curves(history: pd.DataFrame, path: str | os.PathLike, *, titl
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    path = Path(path)
-    atomic_save(lambda tmp: fig.savefig(tmp, dpi=100, format=path.suffix.lstrip(".") or "png"), path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_prediction_grid(
@@ -110,10 +117,7 @@ def plot_prediction_grid(
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    path = Path(path)
-    atomic_save(lambda tmp: fig.savefig(tmp, dpi=100, format=path.suffix.lstrip(".") or "png"), path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_confusion_matrix(
@@ -149,10 +153,7 @@ def plot_confusion_matrix(
     if title:
         ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    path = Path(path)
-    atomic_save(lambda tmp: fig.savefig(tmp, dpi=100, format=path.suffix.lstrip(".") or "png"), path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def grid_indices(y_true: np.ndarray, predicted: np.ndarray, n: int = 24, wrong: int = 8) -> np.ndarray:
