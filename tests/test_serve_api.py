@@ -18,7 +18,7 @@ pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from phosnet.web.app import create_app  # noqa: E402
-from phosnet.web.service import Limits  # noqa: E402
+from phosnet.web.jobs import Limits  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -90,11 +90,16 @@ def _shot(driver: object, tmp_path: Path, name: str) -> None:
 
 def _wait_for_file(folder: Path, timeout: float = 30) -> Path:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        done = [p for p in folder.iterdir() if not p.name.endswith(".crdownload")]
-        if done:
-            return done[0]
-        time.sleep(0.1)
+    last: tuple[str, int] | None = None
+    while time.monotonic() < deadline:  # chromium may name the file before it is filled: wait for a stable size
+        names = list(folder.iterdir())
+        done = [p for p in names if not p.name.endswith((".crdownload", ".tmp")) and not p.name.startswith(".")]
+        if done and len(done) == len(names) and done[0].stat().st_size > 0:
+            seen = (done[0].name, done[0].stat().st_size)
+            if seen == last:
+                return done[0]
+            last = seen
+        time.sleep(0.2)
     raise AssertionError(f"no download in {folder}")
 
 

@@ -62,7 +62,7 @@ def serve(host: str, port: int, model: str | None, open_browser: bool, max_uploa
     import uvicorn
 
     from phosnet.web.app import create_app
-    from phosnet.web.service import Limits
+    from phosnet.web.jobs import Limits
 
     limits = Limits(max_upload_bytes=int(max_upload_mb * (1 << 20)), max_residues=max_residues, max_jobs=max_jobs,
                     request_timeout=request_timeout, job_timeout=job_timeout)

@@ -31,13 +31,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from phosnet.errors import PhosnetError
+from phosnet.web.jobs import Busy, Job, JobManager, LimitExceeded, Limits
 from phosnet.web.service import (
-    Busy,
     CallOptions,
-    Job,
-    JobManager,
-    LimitExceeded,
-    Limits,
     ModelStore,
     Record,
     ScanResult,
