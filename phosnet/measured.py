@@ -55,9 +55,8 @@ import numpy as np
 
 from phosnet.encoding import ALPHABET_BYTES, PAD, sequence_to_index_codes
 from phosnet.errors import InputError
-from phosnet.io.fasta import uniprot_accession
-from phosnet.io.rows import uniprot_fields
 from phosnet.io.site_tables import SiteTable, describe_dropped, read_site_table
+from phosnet.io.uniprot import parse_header
 from phosnet.peptides import PeptideIndex, parse_peptide
 
 if TYPE_CHECKING:
@@ -79,7 +78,6 @@ UNPLACED_COLUMNS = ("reason",)
 PHOSPHO_RESIDUES = "STY"
 """Residues a phosphosite can be on; others cannot be placed."""
 
-_ACCESSION = re.compile(r"^(?:[OPQ][0-9][A-Z0-9]{3}[0-9]|[A-NR-Z][0-9](?:[A-Z][A-Z0-9]{2}[0-9]){1,2})(?:-\d+)?$")
 _POSITION = re.compile(r"^\s*(?P<residue>[A-Za-z]{0,3}?)\s*(?P<position>\d+)(?:\.0*)?\s*$")
 _THREE = {"SER": "S", "THR": "T", "TYR": "Y", "PSER": "S", "PTHR": "T", "PTYR": "Y", "PS": "S", "PT": "T",
           "PY": "Y"}
@@ -115,10 +113,7 @@ def accession_of(protein_id: str, description: str = "") -> str:
     >>> accession_of("sp|P49841|GSK3B_HUMAN"), accession_of("P49841"), accession_of("my_protein")
     ('P49841', 'P49841', '')
     """
-    accession = uniprot_fields(protein_id, description)[0]
-    if accession:
-        return accession
-    return protein_id if _ACCESSION.match(protein_id) else ""
+    return parse_header(protein_id, description).accession
 
 
 def _residue_letter(text: str) -> str | None:
@@ -155,8 +150,8 @@ class _Proteome:
         full ``sp|ACC|NAME`` id and the FASTA holds bare accessions)."""
         found = self.index.resolve(name)
         if found is None and "|" in name:
-            parts = name.split("|")
-            for alias in (uniprot_accession(name), parts[2] if len(parts) > 2 else ""):
+            header = parse_header(name)
+            for alias in (header.accession, header.entry_name):
                 if alias and (found := self.index.resolve(alias)) is not None:
                     break
         return found
@@ -433,7 +428,7 @@ def score_site_table(
             return text, accession_of(text), placed.gene_text[i]
         if number not in accession_cache:
             accession_cache[number] = (accession_of(ids[number], descriptions[number]),
-                                       uniprot_fields(ids[number], descriptions[number])[1])
+                                       parse_header(ids[number], descriptions[number]).gene)
         accession, gene = accession_cache[number]
         return ids[number], accession, gene or _cell(site_table, "gene", placed.row[i]).split(";")[0]
 

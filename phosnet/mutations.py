@@ -25,8 +25,8 @@ from phosnet.calling import called
 from phosnet.encoding import ALPHABET, sequence_to_index
 from phosnet.engines import make_engine
 from phosnet.errors import InputError
-from phosnet.io.rows import uniprot_fields
 from phosnet.io.sequences import iter_records
+from phosnet.io.uniprot import parse_header
 from phosnet.scan import ScanSettings, resolve_settings
 from phosnet.windows import padded
 
@@ -127,9 +127,8 @@ class ProteinIndex:
         aliases: dict[str, set[str]] = {}
         for protein_id, sequence, description in iter_records(sequences):
             self.sequences[protein_id] = sequence
-            parts = protein_id.split("|")
-            accession, gene = uniprot_fields(protein_id, description)
-            for alias in {accession, gene, parts[2] if len(parts) >= 3 else ""} - {""}:
+            header = parse_header(protein_id, description)
+            for alias in {header.accession, header.gene, header.entry_name} - {"", protein_id}:
                 aliases.setdefault(alias, set()).add(protein_id)
         self._aliases = {a: next(iter(ids)) for a, ids in aliases.items() if len(ids) == 1}
 

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from phosnet import InputError, read_fasta, read_proteins
-from phosnet.io.fasta import uniprot_accession
 
 DATA = Path(__file__).parent / "data"
 AKT1 = DATA / "akt1_human.fasta"
@@ -96,6 +95,6 @@ def test_read_proteins_rejects_duplicates(tmp_path):
     assert read_proteins(AKT1, key="accession").keys() == {"P31749"}
 
 
-def test_uniprot_accession_other_forms():
-    assert uniprot_accession("tr|A0A024R161|A0A024R161_HUMAN") == "A0A024R161"
-    assert uniprot_accession("gi|12345") == "gi|12345"
+def test_protein_accession_other_forms(tmp_path):
+    path = _write(tmp_path, b">tr|A0A024R161|A0A024R161_HUMAN x\nMS\n>gi|12345 y\nMT\n", "forms.fa")
+    assert [p.accession for p in read_fasta(path)] == ["A0A024R161", "gi|12345"]  # else the id: the key

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from phosnet.io.rows import SITE_COLUMNS, SiteRows, format_percentiles, format_scores, uniprot_fields
+from phosnet.io.rows import SITE_COLUMNS, SiteRows, format_percentiles, format_scores
 from phosnet.io.tables import FrameWriter, open_table, table_format, write_table
 from phosnet.io.writers import SiteWriter
 
@@ -44,15 +44,6 @@ def _rows(n: int = 500, seed: int = 0, percentiles: bool = True) -> SiteRows:
 def _read(text: str, fmt: str) -> pd.DataFrame:
     return pd.read_csv(io.StringIO(text), sep="\t" if fmt == "tsv" else ",", keep_default_na=False,
                        dtype={"accession": str, "gene": str, "percentile": str, "score": str})
-
-
-def test_uniprot_fields() -> None:
-    assert uniprot_fields("sp|P31749|AKT1_HUMAN", "sp|P31749|AKT1_HUMAN RAC OS=Homo sapiens GN=AKT1 PE=1") == (
-        "P31749", "AKT1")
-    assert uniprot_fields("tr|A0A024R161|A0A024R161_HUMAN", "tr|A0A024R161|A0A024R161_HUMAN x") == ("A0A024R161", "")
-    assert uniprot_fields("P31749", "P31749 GN=AKT1") == ("", "AKT1")
-    assert uniprot_fields("gi|123|ref|NP_1|", "gi|123|ref|NP_1| protein") == ("", "")
-    assert uniprot_fields("sp|P31749|AKT1_HUMAN", None) == ("P31749", "")
 
 
 def test_scores_have_9_positional_digits_and_read_back_as_the_same_float32() -> None:

@@ -22,29 +22,19 @@ from Bio.SeqIO.FastaIO import SimpleFastaParser
 
 from phosnet.encoding import normalize_sequence
 from phosnet.errors import InputError, located
+from phosnet.io.uniprot import parse_header
 
 FastaSource = str | os.PathLike | IO
 
 
 class Protein(NamedTuple):
-    """One FASTA record: ``protein_id`` is the header's first word; ``accession`` the UniProt accession if any."""
+    """One FASTA record: ``protein_id`` is the header's first word; ``accession`` the UniProt accession
+    (:func:`phosnet.io.uniprot.parse_header`), else the ``protein_id`` unchanged (the key of ``read_proteins``)."""
 
     protein_id: str
     description: str
     sequence: str
     accession: str
-
-
-def uniprot_accession(protein_id: str) -> str:
-    """``sp|P31749|AKT1_HUMAN`` -> ``P31749``; any other identifier is returned unchanged.
-
-    >>> uniprot_accession("sp|P31749|AKT1_HUMAN"), uniprot_accession("P31749")
-    ('P31749', 'P31749')
-    """
-    parts = protein_id.split("|")
-    if len(parts) >= 3 and parts[0] in {"sp", "tr"} and parts[1]:
-        return parts[1]
-    return protein_id
 
 
 def source_name(source: FastaSource) -> str:
@@ -216,7 +206,7 @@ def read_fasta(source: FastaSource) -> Iterator[Protein]:
                 raise InputError(located(name, str(exc), label)) from None
             if not sequence:
                 raise InputError(located(name, "no residues", label))
-            yield Protein(protein_id, title, sequence, uniprot_accession(protein_id))
+            yield Protein(protein_id, title, sequence, parse_header(protein_id).accession or protein_id)
     finally:
         for opened in to_close:
             opened.close()

@@ -5,7 +5,8 @@ take their rows from a :class:`SiteRows` block, so a column is defined once:
 
 ========== =====================================================================================
 protein_id the FASTA header's first word, unchanged
-accession  UniProt accession from an ``sp|ACC|NAME`` / ``tr|ACC|NAME`` id; empty otherwise
+accession  UniProt accession from an ``sp|ACC|NAME`` / ``tr|ACC|NAME`` id, or the id when it is an accession;
+           empty otherwise (:func:`phosnet.io.uniprot.parse_header`, the one header parser)
 gene       gene name from ``GN=GENE`` in the header's description; empty otherwise
 position   1-based position of the residue
 residue    the candidate residue (centre of the window)
@@ -26,7 +27,6 @@ proteome has over a million rows and formatting them one by one is slow.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from phosnet.encoding import ALPHABET
+from phosnet.io.uniprot import parse_header
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,25 +49,6 @@ SCORE_DIGITS = 9
 
 PERCENTILE_DECIMALS = 2
 """Decimals written for percentiles (0.00-100.00)."""
-
-_GENE = re.compile(r"(?:^|\s)GN=(\S+)")
-
-
-def uniprot_fields(protein_id: str, description: str | None = None) -> tuple[str, str]:
-    """``(accession, gene)`` from a UniProt header; empty strings when the header is not in UniProt's form.
-
-    ``description`` is the header line after ``>`` (it may start with the id).
-
-    >>> uniprot_fields("sp|P31749|AKT1_HUMAN", "sp|P31749|AKT1_HUMAN RAC-alpha kinase OS=Homo sapiens GN=AKT1 PE=1")
-    ('P31749', 'AKT1')
-    >>> uniprot_fields("my_protein", "my_protein some text")
-    ('', '')
-    """
-    parts = protein_id.split("|")
-    accession = parts[1] if len(parts) >= 3 and parts[0] in {"sp", "tr"} else ""
-    found = _GENE.search(description) if description else None
-    return accession, found.group(1) if found else ""
-
 
 # ----------------------------------------------------------------------------------------------------------
 # Scores: 9 significant digits, positional, vectorised
@@ -263,10 +245,10 @@ class SiteRows:
         return self.windows.shape[1] if self.windows.ndim == 2 else 0
 
     def protein_fields(self) -> tuple[list[str], list[str]]:
-        """``(accessions, genes)``, one per protein (see :func:`uniprot_fields`)."""
+        """``(accessions, genes)``, one per protein (see :func:`phosnet.io.uniprot.parse_header`)."""
         descriptions = self.descriptions if self.descriptions is not None else [""] * len(self.protein_ids)
-        pairs = [uniprot_fields(i, d) for i, d in zip(self.protein_ids, descriptions, strict=True)]
-        return [a for a, _ in pairs], [g for _, g in pairs]
+        headers = [parse_header(i, d) for i, d in zip(self.protein_ids, descriptions, strict=True)]
+        return [h.accession for h in headers], [h.gene for h in headers]
 
     def window_letters(self) -> np.ndarray:
         """Windows as ``(n, width)`` ASCII codes."""
@@ -340,5 +322,4 @@ def empty_frame() -> pd.DataFrame:
 
 __all__ = [
     "SCORE_DIGITS", "SITE_COLUMNS", "SiteRows", "empty_frame", "format_percentiles", "format_scores", "score_slots",
-    "uniprot_fields",
 ]

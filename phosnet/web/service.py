@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from phosnet.errors import InputError
+from phosnet.io.uniprot import parse_header
 from phosnet.web.jobs import Job, LimitExceeded, Limits
 
 if TYPE_CHECKING:
@@ -254,7 +255,7 @@ def run_scan(records: list[Record], settings: ScanSettings, options: CallOptions
     scan's writer, and keeping the rows as the API's DataFrame (:func:`phosnet.predict`'s values)."""
     import pandas as pd
 
-    from phosnet.io.rows import empty_frame, uniprot_fields
+    from phosnet.io.rows import empty_frame
     from phosnet.io.tables import open_table
     from phosnet.scan import scan_batches
 
@@ -286,7 +287,8 @@ def run_scan(records: list[Record], settings: ScanSettings, options: CallOptions
     frame = pd.concat(frames, ignore_index=True) if frames else empty_frame()
     proteins = []
     for number, (protein_id, sequence, description) in enumerate(records):
-        accession, gene = uniprot_fields(protein_id, description)
+        header = parse_header(protein_id, description)
+        accession, gene = header.accession, header.gene
         proteins.append({"number": number, "protein_id": protein_id, "accession": accession, "gene": gene,
                          "length": len(sequence), "sites": int(per_protein[number, 0]),
                          "calls": int(per_protein[number, 1])})
