@@ -283,5 +283,7 @@ def test_uniprot_columns_from_fasta_and_seqrecords() -> None:
         df = phosnet.predict(form, model=TINY).drop_duplicates("protein_id").set_index("protein_id")
         for protein_id, (accession, gene) in expected.items():
             assert (df.loc[protein_id, "accession"], df.loc[protein_id, "gene"]) == (accession, gene)
-    plain = phosnet.predict({"P31749": "MSDVAIVKEGWLHKRGEYIKTWRPRYFLLK"}, model=TINY)
-    assert set(plain["accession"]) == {""} and set(plain["gene"]) == {""}
+    plain = phosnet.predict({"P31749": "MSDVAIVKEGWLHKRGEYIKTWRPRYFLLK", "my_kinase": "MSDVAIVKEGWLHKR"}, model=TINY)
+    by_id = plain.drop_duplicates("protein_id").set_index("protein_id")
+    assert by_id.loc["P31749", "accession"] == "P31749"  # a bare id that is an accession is one
+    assert by_id.loc["my_kinase", "accession"] == "" and set(plain["gene"]) == {""}
