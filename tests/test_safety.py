@@ -501,3 +501,70 @@ def test_what_if_tables_into_a_closed_pipe_stop_quietly(tmp_path, fasta, verb):
     _, err = proc.communicate(timeout=120)
     assert first.startswith(b"protein_id\t") and proc.returncode == 0, err
     assert b"Traceback" not in err and b"Exception ignored" not in err and b"error" not in err and b"Broken" not in err
+
+
+# -- 6. whole rows on stdout after a stop --------------------------------------------------------------------
+
+
+def _pipe_filled(fd: int, proc: subprocess.Popen, timeout: float = 120.0) -> bool:
+    """Wait until the pipe behind ``fd`` holds 48 KiB (nearly full: its writer soon blocks in a write)."""
+    import fcntl
+    import termios
+
+    buffered = bytearray(4)
+    for _ in range(int(timeout / 0.02)):
+        fcntl.ioctl(fd, termios.FIONREAD, buffered)
+        if int.from_bytes(buffered, sys.byteorder) >= 49152 or proc.poll() is not None:
+            return proc.poll() is None
+        time.sleep(0.02)
+    return False
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize("fmt, columns", [("tsv", 10), ("gff3", 9)])
+def test_a_stopped_scan_to_a_pipe_ends_at_a_row_boundary(big_fasta, signum, code, fmt, columns):
+    """`phosnet scan big.fa | slow_reader`, stopped while the scan is blocked writing into the full pipe: what the
+    reader gets is whole rows (every line complete, the full column count), never half a row."""
+    proc = subprocess.Popen(phosnet_cmd("scan", str(big_fasta), "-m", TINY, "--format", fmt, "-q"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV, preexec_fn=default_signals)
+    assert proc.stdout is not None
+    assert _pipe_filled(proc.stdout.fileno(), proc), "the scan finished before the pipe filled"
+    time.sleep(0.5)  # the writer is blocked on the full pipe, in the middle of a block
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == code, err
+    assert out.endswith(b"\n"), out[-200:]
+    lines = out.decode().splitlines()
+    body = [line for line in lines if not line.startswith(("protein_id\t", "##gff-version"))]
+    assert len(body) > 100 and all(line.count("\t") == columns - 1 for line in body)
+
+
+def test_whole_rows_writes_every_byte_in_line_aligned_pieces(tmp_path):
+    """WholeRows: the bytes out equal the text in, and no single write ends inside a line (short lines) while a
+    line longer than PIPE_BUF goes out in one piece of its own."""
+    import select
+
+    from phosnet.io.atomic import WholeRows
+
+    rows = "".join(f"row{i}\t{'A' * (i % 97)}\n" for i in range(3000))
+    long_line = "L" * (3 * select.PIPE_BUF) + "\n"
+    text = rows + long_line + rows + "no newline at the end"
+    pieces: list[bytes] = []
+    real_write = os.write
+
+    def recording_write(fd: int, data) -> int:  # type: ignore[no-untyped-def]
+        pieces.append(bytes(data))
+        return real_write(fd, data)
+
+    out = tmp_path / "out.txt"
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(os, "write", recording_write)
+        assert WholeRows(fd).write(text) == len(text)
+    os.close(fd)
+    assert out.read_text() == text
+    assert b"".join(pieces) == text.encode()
+    assert all(p.endswith(b"\n") for p in pieces[:-1])
+    assert all(len(p) <= select.PIPE_BUF for p in pieces if p != long_line.encode())
+    assert long_line.encode() in pieces
