@@ -21,8 +21,6 @@ Pure numpy: no TensorFlow, and no scan (the bundle reads this module; building a
 
 from __future__ import annotations
 
-import hashlib
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -110,15 +108,6 @@ class Background:
         return score_threshold(threshold_at_top_percent(self.percentiles, self.scores, STRINGENCY[level]))
 
 
-def file_sha256(path: str | os.PathLike) -> str:
-    """SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def background_from_scores(scores: np.ndarray, *, source: str = "", **provenance: Any) -> dict[str, Any]:
     """The ``"background"`` metadata entry for background ``scores``: quantile table, stringency thresholds and
     how many background sites each level calls, and ``provenance`` (e.g. the proteome's checksum)."""
@@ -164,5 +153,5 @@ def add_held_out(background: dict[str, Any], scores: Iterable[float], labels: It
 
 __all__ = [
     "Background", "background_from_scores", "percentile_grid",
-    "add_held_out", "file_sha256", "held_out_levels", "quantile_table",
+    "add_held_out", "held_out_levels", "quantile_table",
 ]

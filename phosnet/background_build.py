@@ -11,8 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from phosnet.background import background_from_scores, file_sha256
+from phosnet.background import background_from_scores
 from phosnet.bundle import ModelSource
+from phosnet.io.digest import sha256_file
 from phosnet.scan import predict_iter
 
 
@@ -21,7 +22,7 @@ def build_background(model: ModelSource, proteome: str | os.PathLike, *, engine:
     scores = [frame["score"].to_numpy() for frame in predict_iter(proteome, model=model, threshold=1.0,
                                                                    engine=engine)]
     name = os.path.basename(os.fspath(proteome))
-    return background_from_scores(np.concatenate(scores), source=name, source_sha256=file_sha256(proteome))
+    return background_from_scores(np.concatenate(scores), source=name, source_sha256=sha256_file(proteome))
 
 
 __all__ = ["build_background"]

@@ -35,6 +35,7 @@ from phosnet.background import Background
 from phosnet.calling import DEFAULT_THRESHOLD
 from phosnet.encoding import ALPHABET
 from phosnet.errors import InputError, PhosnetError
+from phosnet.io.run_folder import METADATA_FILE, MODEL_FILE, MODEL_RECORD_FILE
 
 logger = logging.getLogger(__name__)
 
@@ -311,7 +312,7 @@ def _check_archive(path: Path) -> None:
 def _from_file(path: Path) -> PhosnetModel:
     _check_archive(path)
     metadata: dict[str, Any] = {}
-    for candidate in (path.with_suffix(".json"), path.parent / "metadata.json"):
+    for candidate in (path.with_suffix(".json"), path.parent / METADATA_FILE):
         if candidate.is_file():
             metadata = _read_json(candidate)
             break
@@ -364,9 +365,9 @@ def load_model(model: ModelSource = None) -> PhosnetModel:
         return _from_file(PRETRAINED_DIR / f"{text}.keras")
     path = Path(model)
     if path.is_dir():
-        if not (path / "model.keras").is_file():
+        if not (path / MODEL_FILE).is_file():
             raise InputError(f"{path}: no model.keras in this folder")
-        return _from_file(path / "model.keras")
+        return _from_file(path / MODEL_FILE)
     if path.is_file():
         return _from_file(path)
     bundled = ", ".join(available_models()) or "none installed"
@@ -376,10 +377,7 @@ def load_model(model: ModelSource = None) -> PhosnetModel:
 # ----------------------------------------------------------------------------------------------------------
 # Writing a bundle (the training side)
 # ----------------------------------------------------------------------------------------------------------
-MODEL_FILE = "model.keras"
-"""The model file of a run folder."""
-
-METADATA_FILES = ("model.json", "metadata.json")
+METADATA_FILES = (MODEL_RECORD_FILE, METADATA_FILE)
 """Metadata files of a run folder (the same JSON twice: beside the model, and for :func:`load_model`)."""
 
 THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")

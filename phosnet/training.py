@@ -25,7 +25,6 @@ killed one and the history rows of an epoch whose checkpoint was not written.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import os
@@ -44,16 +43,17 @@ from phosnet._tf import keras, tensorflow
 from phosnet.errors import InputError
 from phosnet.io.atomic import atomic_output, atomic_save, remove_stale_temps, write_errors
 from phosnet.io.jsonio import read_json, write_json
+from phosnet.io.run_folder import (
+    CONFIG_FILE,
+    HISTORY_FILE,
+    LAST_FILE,
+    METADATA_FILE,
+    MODEL_FILE,
+    STATE_FILE,
+)
 
 logger = logging.getLogger(__name__)
 
-MODEL_FILE = "model.keras"
-LAST_FILE = "last.keras"
-STATE_FILE = "state.json"
-HISTORY_FILE = "history.tsv"
-CONFIG_FILE = "config.json"
-METADATA_FILE = "metadata.json"
-METRICS_FILE = "metrics.json"
 
 
 @dataclass
@@ -109,15 +109,6 @@ def _trim_history(path: Path, last_epoch: int) -> None:
     if len(kept) != len(lines):
         with atomic_output(path) as handle:
             handle.write("".join(kept))
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    """Hex SHA-256 of a file's bytes (to record which training data made a model)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def set_seed(seed: int, *, deterministic: bool = False) -> None:

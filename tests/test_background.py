@@ -91,13 +91,13 @@ def test_bundled_table_is_reproducible_from_its_command(name: str) -> None:
     """The bundled table was built for the weights that ship (else: re-run the command), and the command's code
     gives, on the committed proteome sample, exactly the table it stored for that sample."""
     from phosnet import load_model
-    from phosnet.background import file_sha256
     from phosnet.background_build import build_background
+    from phosnet.io.digest import sha256_file
 
     model = load_model(name)
     stored = model.metadata.get("background")
     assert stored, f"bundled model {name} has no background table: run {COMMAND}"
-    assert stored["model_sha256"] == file_sha256(model.path), f"{name}'s weights changed: run {COMMAND}"
+    assert stored["model_sha256"] == sha256_file(model.path), f"{name}'s weights changed: run {COMMAND}"
     assert stored["command"] == COMMAND and stored["sites"] > 1_000_000
     background = Background.from_metadata(model.metadata)
     assert background is not None and len(background.scores) == len(percentile_grid())

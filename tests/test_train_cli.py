@@ -60,15 +60,15 @@ def test_train_background_gives_percentiles_and_stringency(trained, tmp_path):
     folder then has percentiles and --stringency levels, and `phosnet models` shows them."""
 
     import phosnet
-    from phosnet.background import file_sha256
     from phosnet.calling import STRINGENCY, called
+    from phosnet.io.digest import sha256_file
 
     run, output = trained
     assert "stringency  high (top 0.2%) score >= " in output
     meta = json.loads((run / "model.json").read_text())
     background = meta["background"]
     assert background["source"] == "human_sample.fasta"
-    assert background["model_sha256"] == file_sha256(run / "model.keras")
+    assert background["model_sha256"] == sha256_file(run / "model.keras")
     assert set(background["stringency"]) == set(STRINGENCY)
     assert all(0 <= level["test_sensitivity"] <= 1 for level in background["stringency"].values())
     assert json.loads((run / "metadata.json").read_text())["background"] == background
@@ -136,8 +136,8 @@ def test_shipped_recipe_is_the_bundled_models_recipe():
     import shlex
 
     from phosnet.akt import Recipe, read_config
+    from phosnet.io.digest import sha256_file
     from phosnet.recipes import recipe_file
-    from phosnet.training import sha256_file
 
     shipped = Recipe.from_dict(read_config(recipe_file("akt-default"))).to_dict()
     meta = json.loads((REPO / "phosnet" / "pretrained" / "akt-default.json").read_text())

@@ -59,13 +59,13 @@ def held_out(model: Path, background: dict, sites: Path, proteins: Path) -> None
 
 
 def build(name: str, proteome: Path, sites: Path, proteins: Path) -> dict:
-    from phosnet.background import file_sha256
     from phosnet.background_build import build_background
+    from phosnet.io.digest import sha256_file
 
     model = PRETRAINED / f"{name}.keras"
     started = time.perf_counter()
     background = build_background(model, proteome)
-    background["model_sha256"] = file_sha256(model)
+    background["model_sha256"] = sha256_file(model)
     background["command"] = "python benchmarks/background/build.py"
     held_out(model, background, sites, proteins)
     meta_path = PRETRAINED / f"{name}.json"

@@ -49,7 +49,9 @@ from phosnet.datasets import SPLIT_SYNONYMS, LabelledWindows, labelled_windows, 
 from phosnet.engines import make_engine, predict_windows
 from phosnet.errors import InputError
 from phosnet.evaluation import binary_metrics, plot_curves
+from phosnet.io.digest import sha256_file, sha256_if_file
 from phosnet.io.jsonio import write_json
+from phosnet.io.run_folder import CONFIG_FILE, HISTORY_FILE, METRICS_FILE, PREDICTIONS_FILE, SPLITS_FILE
 from phosnet.io.tables import write_table
 from phosnet.windows import DEFAULT_FLANK, DEFAULT_RESIDUES
 
@@ -67,15 +69,7 @@ class TrainResult:
     predictions: pd.DataFrame
 
 
-def _sha256(path: str | os.PathLike | None) -> str | None:
-    from phosnet.training import sha256_file
-
-    return sha256_file(path) if path is not None and Path(path).is_file() else None
-
-
 def _collect_history(run_dir: Path) -> None:
-    from phosnet.training import HISTORY_FILE
-
     frames = []
     for path in sorted((run_dir / "members").glob(f"member-*/*/{HISTORY_FILE}")):
         table = pd.read_csv(path, sep="\t")
@@ -184,7 +178,7 @@ def train(
         raise InputError(f"{run_dir}: cannot create the run folder ({exc.strerror or exc})") from None
     write_table(split_assignment(data), run_dir / SPLITS_FILE)
 
-    write_json(run_dir / "config.json", {
+    write_json(run_dir / CONFIG_FILE, {
         "recipe": recipe.to_dict(), "seed": seed, "flank": flank, "residues": residues,
         "split_column": split_column, "split_seed": split_seed, "sites": str(sites), "proteins": str(proteins),
     })
@@ -219,9 +213,9 @@ def train(
             "sites": str(sites), "proteins": str(proteins), "pretrain": recipe.pretrain,
             "train_sites": int(len(train_table)), "train_positives": int(train_table["label"].sum()),
         },
-        training_data_sha256=_sha256(sites),
-        proteins_sha256=_sha256(proteins),
-        pretrain_sha256=_sha256(recipe.pretrain),
+        training_data_sha256=sha256_if_file(sites),
+        proteins_sha256=sha256_if_file(proteins),
+        pretrain_sha256=sha256_if_file(recipe.pretrain),
         recipe=recipe.to_dict(),
         seed=seed,
     )
@@ -229,19 +223,19 @@ def train(
     if background is not None:
         metadata["background"] = _background(path, background, predictions)
         write_metadata(run_dir, metadata)
-    write_json(run_dir / "metrics.json", metrics)
-    write_table(predictions, run_dir / "predictions.tsv")
+    write_json(run_dir / METRICS_FILE, metrics)
+    write_table(predictions, run_dir / PREDICTIONS_FILE)
     return TrainResult(model, run_dir, metadata, metrics, predictions)
 
 
 def _background(model_path: Path, proteome: str | os.PathLike, predictions: pd.DataFrame) -> dict[str, Any]:
     """The background entry of a freshly trained model: its scores on ``proteome``, and per stringency level
     what it finds on the test split (when there is one)."""
-    from phosnet.background import add_held_out, file_sha256
+    from phosnet.background import add_held_out
     from phosnet.background_build import build_background
 
     entry = build_background(model_path, proteome)
-    entry["model_sha256"] = file_sha256(model_path)
+    entry["model_sha256"] = sha256_file(model_path)
     test = predictions[predictions["split"] == "test"]
     if len(test):
         add_held_out(entry, test["score"], test["label"])
@@ -258,7 +252,6 @@ def _describe(recipe: Recipe) -> str:
     )
 
 
-SPLITS_FILE = "splits.tsv"
 """The run folder's record of which protein went to which split (``protein_id``, ``split``)."""
 
 
@@ -274,7 +267,7 @@ def recorded_splits(loaded: Any) -> pd.Series | None:
     if path is None:
         return None
     folder = Path(path).parent
-    for name, complete in ((SPLITS_FILE, True), ("predictions.tsv", False)):
+    for name, complete in ((SPLITS_FILE, True), (PREDICTIONS_FILE, False)):
         table_path = folder / name
         if table_path.is_file():
             try:
@@ -417,8 +410,8 @@ def evaluate(
     if out_dir is not None:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        write_json(out / "metrics.json", metrics)
-        write_table(predictions, out / "predictions.tsv")
+        write_json(out / METRICS_FILE, metrics)
+        write_table(predictions, out / PREDICTIONS_FILE)
         plot_curves({loaded.name: (predictions["label"], scores)}, out, title=f"({metrics['split']})")
     return EvaluationResult(metrics, predictions)
 

@@ -21,6 +21,7 @@ from phosnet.akt.data import index_dataset, sample_weights
 from phosnet.akt.recipe import Recipe
 from phosnet.datasets import LabelledWindows
 from phosnet.engines import predict_windows
+from phosnet.io.run_folder import METADATA_FILE, MODEL_FILE, STATE_FILE
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class StageOptions:
 
     def resumes(self, stage_dir: Path) -> bool:
         """Whether the stage in ``stage_dir`` continues an interrupted run."""
-        return self.resume and (stage_dir / "state.json").exists()
+        return self.resume and (stage_dir / STATE_FILE).exists()
 
 
 def compile_model(model: Any, learning_rate: float) -> None:
@@ -59,7 +60,6 @@ def compile_model(model: Any, learning_rate: float) -> None:
 
 def finished(stage_dir: Path) -> bool:
     """Whether ``stage_dir`` holds a finished stage (reused instead of retrained)."""
-    from phosnet.training import METADATA_FILE, MODEL_FILE
 
     return (stage_dir / METADATA_FILE).exists() and (stage_dir / MODEL_FILE).exists()
 
@@ -68,7 +68,7 @@ def pretrain(options: StageOptions, member: int, seed: int, pretrain_data: tuple
     """The pretraining stage (reused when ``pre_dir`` holds a finished run); returns the pretrained model."""
     from phosnet._tf import keras
     from phosnet.models.sequence import build_sequence_model
-    from phosnet.training import MODEL_FILE, set_seed, train_model
+    from phosnet.training import set_seed, train_model
 
     if finished(pre_dir):
         return keras().models.load_model(pre_dir / MODEL_FILE)
@@ -105,7 +105,7 @@ def train_member(
     """Train one ensemble member (pretraining, then the AKT stage); returns the best Keras model."""
     from phosnet._tf import keras
     from phosnet.models.sequence import build_sequence_model
-    from phosnet.training import MODEL_FILE, set_seed, train_model
+    from phosnet.training import set_seed, train_model
 
     recipe, encoding = options.recipe, options.encoding
     finetune_dir = member_dir / "finetune"
@@ -168,7 +168,7 @@ def distill(
     compare scores with soft targets and mean nothing). Returns the distilled network.
     """
     from phosnet._tf import keras
-    from phosnet.training import MODEL_FILE, set_seed, train_model
+    from phosnet.training import set_seed, train_model
 
     if finished(stage_dir):
         return keras().models.load_model(stage_dir / MODEL_FILE)

@@ -10,9 +10,9 @@ import json
 import click
 
 from phosnet.images.knn import KNN_METRICS
+from phosnet.io.run_folder import CORE_FILES
 
-RUN_FILES = ("model.keras", "last.keras", "state.json", "history.tsv", "config.json", "metadata.json",
-             "metrics.json", "training_curves.png", "predictions.png")
+RUN_FILES = (*CORE_FILES, "training_curves.png", "predictions.png")
 """Files ``phosnet image train`` writes in its run folder."""
 
 DATASET = click.Choice(["mnist", "cifar10"])

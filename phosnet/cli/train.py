@@ -8,19 +8,19 @@ from typing import Any
 
 import click
 
+from phosnet.io.run_folder import CORE_FILES, METRICS_FILE, MODEL_RECORD_FILE, PREDICTIONS_FILE, SPLITS_FILE
 from phosnet.models.recurrent import ARCHITECTURES
 from phosnet.windows import DEFAULT_FLANK, DEFAULT_RESIDUES
 
 _EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 RUN_FILES = (
-    "splits.tsv", "model.keras", "model.json", "metadata.json", "config.json", "metrics.json", "history.tsv",
-    "predictions.tsv", "last.keras", "state.json", "validation_roc.png", "validation_pr.png", "test_roc.png",
-    "test_pr.png",
+    *CORE_FILES, SPLITS_FILE, MODEL_RECORD_FILE, PREDICTIONS_FILE, "validation_roc.png", "validation_pr.png",
+    "test_roc.png", "test_pr.png",
 )
 """Files ``phosnet train`` writes in its run folder (and, for the training core's ones, in its subfolders)."""
 
-EVALUATE_FILES = ("metrics.json", "predictions.tsv", "roc.png", "pr.png")
+EVALUATE_FILES = (METRICS_FILE, PREDICTIONS_FILE, "roc.png", "pr.png")
 """Files ``phosnet evaluate -o DIR`` writes."""
 
 

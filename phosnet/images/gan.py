@@ -22,6 +22,7 @@ from phosnet.errors import InputError
 from phosnet.images.loaders import ImageData, load_dataset
 from phosnet.io.atomic import atomic_save
 from phosnet.io.jsonio import write_json
+from phosnet.io.run_folder import CORE_FILES, LAST_FILE, METRICS_FILE
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
@@ -30,8 +31,7 @@ __all__ = ["GAN_RUN_FILES", "GanRun", "sample_digits", "save_samples", "train_ga
 
 GENERATOR_FILE = "generator.keras"
 SAMPLES_DIR = "samples"
-GAN_RUN_FILES = ("model.keras", "last.keras", "state.json", "history.tsv", "config.json", "metadata.json",
-                 "metrics.json", GENERATOR_FILE)
+GAN_RUN_FILES = (*CORE_FILES, GENERATOR_FILE)
 """Files ``phosnet image gan`` writes in its run folder (plus ``samples/epoch-NNN.png``)."""
 
 
@@ -143,7 +143,7 @@ def train_gan(
     if epochs < 1 or batch_size < 1 or n_quality < 1:
         raise InputError("epochs, batch size and the number of quality samples must be at least 1")
     run_dir = Path(run_dir)
-    if resume and not (run_dir / "last.keras").is_file():
+    if resume and not (run_dir / LAST_FILE).is_file():
         raise InputError(f"{run_dir}: nothing to resume (no last.keras)")
     run_dir.mkdir(parents=True, exist_ok=True)
     register()
@@ -189,7 +189,7 @@ def train_gan(
                         "inception_score": float(best["val_inception_score"]),
                         "final_confident": float(history["val_confident"].iloc[-1]),
                         "final_inception_score": float(history["val_inception_score"].iloc[-1])})
-    write_json(run_dir / "metrics.json", metrics)
+    write_json(run_dir / METRICS_FILE, metrics)
     logger.info("GAN on %s: %s", dataset.name, metrics)
     return GanRun(run_dir, trained, metrics, history)
 

@@ -31,6 +31,7 @@ from phosnet.images.loaders import ImageData, load_dataset
 from phosnet.images.runs import ImageRun
 from phosnet.io.atomic import atomic_save
 from phosnet.io.jsonio import write_json
+from phosnet.io.run_folder import CONFIG_FILE, METADATA_FILE, METRICS_FILE
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -51,7 +52,7 @@ __all__ = [
 KNN_MODEL_FILE = "model.npz"
 CV_FILE = "cv.tsv"
 CONFUSION_FILE = "confusion_matrix.png"
-KNN_RUN_FILES = (KNN_MODEL_FILE, "config.json", "metadata.json", CV_FILE, "metrics.json", CONFUSION_FILE,
+KNN_RUN_FILES = (KNN_MODEL_FILE, CONFIG_FILE, METADATA_FILE, CV_FILE, METRICS_FILE, CONFUSION_FILE,
                  "predictions.png")
 """Files a k-NN run writes in its run folder."""
 
@@ -334,7 +335,7 @@ def train_knn(
     config = {"task": "image", "dataset": dataset.name, "data": dataset.source, "model": "knn", "ks": ks,
               "metrics": metrics, "folds": folds, "pca": pca, "seed": seed, "chunk": chunk,
               "n_train": int(len(dataset.x_train)), "n_test": int(len(dataset.x_test))}
-    write_json(run_dir / "config.json", config)
+    write_json(run_dir / CONFIG_FILE, config)
 
     start = time.perf_counter()
     grid = cross_validate_knn(dataset.x_train, dataset.y_train, ks=ks, metrics=metrics, folds=folds, pca=pca,
@@ -358,7 +359,7 @@ def train_knn(
     )
     fit_seconds = time.perf_counter() - start
     model.save(run_dir / KNN_MODEL_FILE)
-    write_json(run_dir / "metadata.json", {"task": "image", "dataset": dataset.name, "model": "knn",
+    write_json(run_dir / METADATA_FILE, {"task": "image", "dataset": dataset.name, "model": "knn",
                                            "class_names": list(dataset.class_names),
                                            "input_shape": list(dataset.input_shape), "k": model.k,
                                            "metric": model.metric, "pca": pca})
@@ -377,7 +378,7 @@ def train_knn(
         "n_train": int(len(dataset.x_train)), "n_test": int(len(dataset.x_test)),
         "confusion_matrix": confusion,
     }
-    write_json(run_dir / "metrics.json", result)
+    write_json(run_dir / METRICS_FILE, result)
     if plots:
         from phosnet.images.plots import grid_indices, plot_confusion_matrix, plot_prediction_grid
 

@@ -30,6 +30,7 @@ from phosnet.images.loaders import (
 )
 from phosnet.images.runs import ImageRun
 from phosnet.io.jsonio import write_json
+from phosnet.io.run_folder import LAST_FILE, METADATA_FILE, METRICS_FILE, MODEL_FILE
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
@@ -43,8 +44,6 @@ __all__ = [
     "train_image_model",
 ]
 
-MODEL_FILE = "model.keras"
-METRICS_FILE = "metrics.json"
 CURVES_FILE = "training_curves.png"
 GRID_FILE = "predictions.png"
 
@@ -230,7 +229,7 @@ def train_image_model(
     budget = _time_budget_callback(time_budget) if time_budget else None
     if budget is not None:
         kwargs["extra_callbacks"] = [budget]
-    if resume and not (run_dir / "last.keras").is_file():
+    if resume and not (run_dir / LAST_FILE).is_file():
         raise InputError(f"{run_dir}: nothing to resume (no last.keras)")
     logger.info("training %s on %s: %d train, %d validation images", model, dataset.name,
                 len(train[0]), len(validation[0]))
@@ -282,7 +281,7 @@ def _write_plots(model: Any, dataset: ImageData, history: pd.DataFrame, run_dir:
 
 def _metadata_for(model_path: Path) -> dict:
     for folder in (model_path.parent,):
-        path = folder / "metadata.json"
+        path = folder / METADATA_FILE
         if path.is_file():
             try:
                 meta = json.loads(path.read_text())
