@@ -196,8 +196,7 @@ class _Placed:
 
 
 def _cell(table: SiteTable, role: str, row: int) -> str:
-    column = table.columns.get(role)
-    return "" if column is None else str(table.frame.at[row, column]).strip()
+    return table.texts(role)[row]
 
 
 def _check_residue(found: str, given: str | None, where: str) -> None:
@@ -470,7 +469,9 @@ def _scan_scores(records: list[tuple[str, str, str]], scorer: SiteScorer, protei
                  positions: np.ndarray, wanted: np.ndarray, scores: np.ndarray, percentiles: np.ndarray,
                  calls: np.ndarray) -> None:
     """Fill the wanted rows' score, percentile and call from a scan of ``records`` (the scan's batches,
-    engine and rule, so each value is the one ``phosnet scan`` writes)."""
+    engine and rule, so each value is the one ``phosnet scan`` writes). All of ``records``, not only those with
+    a wanted site: the shared-convolution engine's float32 sums depend on a batch's make-up in the last digit,
+    and a site's score must equal the scan's of the same FASTA to the bit."""
     from phosnet.scan import scan_batches
 
     rows = np.flatnonzero(wanted)
