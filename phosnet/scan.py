@@ -22,7 +22,7 @@ from phosnet._threads import prefetch
 from phosnet.batches import DEFAULT_BATCH_SIZE, raw_batches
 from phosnet.bundle import PhosnetModel, load_model
 from phosnet.calling import DEFAULT_STRINGENCY, CallRule, check_threshold_options
-from phosnet.engines import make_engine
+from phosnet.engines import finish_compiled, make_engine
 from phosnet.errors import InputError
 from phosnet.io.rows import SITE_COLUMNS, SiteRows, empty_frame
 from phosnet.io.sequences import Sequences, iter_records, iter_sequences
@@ -289,6 +289,23 @@ class ScanReport:
                 f"-> {where}")
 
 
+LARGE_INPUT_BYTES = 1 << 20
+"""Inputs this large (bytes on disk) surely hold enough sites for the compiled kernel: it starts loading at once."""
+
+
+def prepare_process(input_bytes: int | None, engine: str = "auto") -> None:
+    """Set up this process for a scan of ``input_bytes`` of FASTA: cap glibc's malloc arenas (peak memory stays
+    flat, :func:`phosnet._threads.limit_malloc_arenas`) and, for an input of :data:`LARGE_INPUT_BYTES` or more,
+    start loading the compiled kernel while the model loads and the first batch is read. Process-wide: for a
+    command, before its threads start (``phosnet scan`` calls it; a library caller need not)."""
+    from phosnet._threads import limit_malloc_arenas
+    from phosnet.engines import prepare_compiled
+
+    limit_malloc_arenas()
+    if (input_bytes or 0) >= LARGE_INPUT_BYTES:
+        prepare_compiled(engine)
+
+
 def scan_to_file(
     sequences: Sequences,
     output: str | os.PathLike = "-",
@@ -324,6 +341,7 @@ def scan_to_file(
             writer.write(rows)
         counts["rows_written"] = writer.rows
     report.seconds = time.perf_counter() - started
+    finish_compiled()  # a kernel load started by prepare_process ends, so its compiled code is cached
     if summary is not None:
         write_json(summary, summary_dict(
             settings, **(summary_extra or {}), output=str(output), format=output_format,

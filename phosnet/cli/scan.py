@@ -51,10 +51,6 @@ class _Progress:
         self.bar.close()
 
 
-LARGE_INPUT_BYTES = 1 << 20
-"""Inputs this large (bytes on disk) surely hold enough sites for the compiled kernel: it starts loading at once."""
-
-
 @click.command("scan")
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
 @click.option("-o", "--output", default="-", metavar="PATH",
@@ -97,15 +93,13 @@ def scan(
     Example:
       phosnet scan proteome.fasta.gz -o sites.tsv --stringency high
     """
-    from phosnet._threads import limit_malloc_arenas
     from phosnet.calling import check_threshold_options
     from phosnet.cli._options import is_quiet
-    from phosnet.engines import finish_compiled, prepare_compiled
     from phosnet.errors import InputError
     from phosnet.io.outputs import check_outputs, model_inputs
     from phosnet.io.sequences import checked_fasta_inputs
     from phosnet.io.tables import table_format
-    from phosnet.scan import resolve_settings, scan_to_file
+    from phosnet.scan import prepare_process, resolve_settings, scan_to_file
 
     quiet = is_quiet(ctx)
     check_threshold_options(threshold, specificity, stringency)
@@ -114,9 +108,7 @@ def scan(
     check_outputs({"--output": output, "--summary": summary}, [*inputs, *model_inputs(model)])
     output_format = table_format(output, fmt, kind="sites")
     records = checked_fasta_inputs(inputs)
-    limit_malloc_arenas()
-    if (records.total_bytes or 0) >= LARGE_INPUT_BYTES:
-        prepare_compiled(engine)  # numba loads while the model loads and the first batch is read
+    prepare_process(records.total_bytes, engine)
     settings = resolve_settings(model, residues=residues, threshold=threshold, specificity=specificity,
                                 stringency=stringency, engine=engine)
     progress = _Progress(disable=True if quiet else None, total_bytes=records.total_bytes,
@@ -128,6 +120,5 @@ def scan(
         )
     finally:
         progress.close()
-    finish_compiled()
     if not quiet:
         click.echo(report.completion_line(), err=True)
