@@ -39,8 +39,6 @@ from phosnet.io.fasta import read_proteins
 from phosnet.io.sites import read_sites
 from phosnet.windows import DEFAULT_FLANK, DEFAULT_RESIDUES, all_windows, check_window_options, window_indices
 
-SPLITS = ("train", "validation", "test")
-
 SPLIT_SYNONYMS = {
     "train": "train", "training": "train",
     "validation": "validation", "valid": "validation", "val": "validation", "dev": "validation",

@@ -15,7 +15,6 @@ window means nothing (it was trained on S/T centres only; for GSK3B S9A it is hi
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -185,15 +184,3 @@ def checked_site(name: str, position: int, residue: str | None, proteins: Protei
     if residue is not None and residue.upper() != found:
         raise InputError(f"{where}: {protein_id} has {found} at {position}, not {residue.upper()}")
     return Site(protein_id, position, found)
-
-
-def batched(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
-    """Lists of up to ``size`` items."""
-    batch: list[Any] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

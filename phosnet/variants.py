@@ -41,8 +41,6 @@ VARIANT_COLUMNS = [
 ]
 """Columns of the variants table, in order."""
 
-EFFECTS = ("gain", "loss", "created", "destroyed", "none")
-
 CHUNK_ROWS = 20_000
 """Variant rows read, checked and scored together."""
 

@@ -69,7 +69,6 @@ _UNSUPPORTED_MAGIC = (
     (b"7z\xbc\xaf\x27\x1c", "7-Zip"),
     (b"\x04\x22\x4d\x18", "lz4"),
 )
-_UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def _open_binary(source: FastaSource, name: str) -> tuple[IO[bytes] | IO[str], list[IO]]:

@@ -22,7 +22,6 @@ MAX_POSITION = 2**31 - 1
 """Largest position accepted (no protein comes close; it keeps ``inf`` and ``1e20`` out of int64)."""
 
 REQUIRED_COLUMNS = ("protein_id", "position")
-OPTIONAL_COLUMNS = ("residue", "label", "kinases")
 _TRUE = {"1", "true", "yes", "y", "t", "positive", "pos"}
 _FALSE = {"0", "false", "no", "n", "f", "negative", "neg"}
 

@@ -78,7 +78,6 @@ class Job:
     error: str | None = None
     status: int = 200
     result: Any = None
-    created: float = field(default_factory=time.monotonic)
     started: float | None = None
     finished: float | None = None
     cancel_event: threading.Event = field(default_factory=threading.Event)
