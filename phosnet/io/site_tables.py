@@ -104,11 +104,10 @@ class SiteTable:
         """The stripped cells of the column playing ``role`` (empty strings when no column does), read from the
         frame once per column: placing 100,000 rows cell by cell through pandas took most of the run."""
         column = self.columns.get(role)
-        if column is None:
-            return [""] * len(self.frame)
         cache = self.__dict__.setdefault("_texts", {})
-        if column not in cache:
-            cache[column] = [str(value).strip() for value in self.frame[column].tolist()]
+        if column not in cache:  # None: no column plays the role, every cell is empty
+            cache[column] = [""] * len(self.frame) if column is None else \
+                [str(value).strip() for value in self.frame[column].tolist()]
         return cache[column]
 
 
