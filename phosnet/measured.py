@@ -57,7 +57,7 @@ from phosnet.encoding import ALPHABET_BYTES, PAD, sequence_to_index_codes
 from phosnet.errors import InputError
 from phosnet.io.site_tables import SiteTable, describe_dropped, read_site_table
 from phosnet.io.uniprot import parse_header
-from phosnet.peptides import PeptideIndex, parse_peptide
+from phosnet.peptides import MIN_PEPTIDE_RESIDUES, PeptideIndex, parse_peptide
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -290,6 +290,10 @@ def _place(table: SiteTable, proteome: _Proteome | None, width: int) -> tuple[_P
                 peptide = parse_peptide(text)
             except ValueError as exc:
                 parsed[row] = Unplaced(f"peptide {text!r}: {exc}")
+                continue
+            if len(peptide.sequence) < MIN_PEPTIDE_RESIDUES:
+                parsed[row] = Unplaced(f"peptide {text!r}: {len(peptide.sequence)} residues, too short to place "
+                                       f"(at least {MIN_PEPTIDE_RESIDUES})")
                 continue
             parsed[row] = peptide
             unique.setdefault(peptide.sequence, len(unique))

@@ -38,6 +38,10 @@ import numpy as np
 
 from phosnet.errors import InputError
 
+MIN_PEPTIDE_RESIDUES = 6
+"""Shortest peptide placed on a proteome: a shorter one occurs in too many proteins to say whose site it is
+(a 1-residue ``t`` matches every T of the human proteome; search engines report peptides of 6-7 or more)."""
+
 PHOSPHO_MASS = 79.96633
 """Monoisotopic mass of HPO3, the shift a phosphorylation adds (Da)."""
 
@@ -205,4 +209,6 @@ def checked_peptide(text: str, where: str) -> Peptide:
         raise InputError(f"{where}: peptide {text!r}: {exc}") from None
 
 
-__all__ = ["PHOSPHO_MASS", "Peptide", "PeptideIndex", "checked_peptide", "is_phospho", "parse_peptide"]
+__all__ = [
+    "MIN_PEPTIDE_RESIDUES", "PHOSPHO_MASS", "Peptide", "PeptideIndex", "checked_peptide", "is_phospho", "parse_peptide",
+]

@@ -221,7 +221,7 @@ def test_output_joins_back_to_the_input_rows() -> None:
 
 @pytest.mark.parametrize("name, form, problems", [
     ("unplaced_peptides.tsv", "peptide", [(3, "not in the FASTA"), (4, "marks no phosphosite"),
-                                          (5, "not a phosphosite residue")]),
+                                          (5, "not a phosphosite residue"), (6, "4 residues, too short to place")]),
     ("unplaced_proteins.tsv", "protein", [(3, "off"), (4, "is F, not a phosphosite residue"),
                                           (5, "not in the FASTA"), (6, "is S, not T")]),
 ])
@@ -246,10 +246,11 @@ def test_cli_unplaced_error_writes_nothing_and_skip_writes_the_side_table(tmp_pa
     assert failed.exit_code != 0 and not out.exists() and not list(tmp_path.iterdir())
     done = runner.invoke(cli, ["sites", str(table), "--fasta", str(FASTA), "-o", str(out), "--skip-unplaced"])
     assert done.exit_code == 0, done.output
-    assert "3 rows cannot be placed" in done.stderr
+    assert "4 rows cannot be placed" in done.stderr
     side = read_back(tmp_path / "scored.unplaced.tsv")
-    assert list(side["line"]) == ["3", "4", "5"] and list(side["note"]) == ["not in the FASTA", "no site marked",
-                                                                          "K is no phosphosite residue"]
+    assert list(side["line"]) == ["3", "4", "5", "6"]
+    assert list(side["note"]) == ["not in the FASTA", "no site marked", "K is no phosphosite residue",
+                                  "too short to place"]
     assert len(read_back(out)) == 1
 
 

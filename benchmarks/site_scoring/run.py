@@ -73,6 +73,10 @@ def tryptic(sequence: str, position: int) -> tuple[int, str]:
         end += 1
         while end < len(sequence) - 1 and not cut_after(end):
             end += 1
+    while end - start + 1 < 7 and start > 0:  # at the protein's end: extend to the previous cleavage instead
+        start -= 1
+        while start > 0 and not cut_after(start - 1):
+            start -= 1
     start, end = max(start, site - 20), min(end, site + 20)
     return start, sequence[start : end + 1]
 
