@@ -1,0 +1,86 @@
+#!/usr/bin/env python
+"""The MNIST GAN on the training core: sample quality per epoch, judged by a phosnet MNIST classifier.
+
+    nice -n 10 python benchmarks/images/gan.py [--epochs 8] [--mnist ../shared/datasets/mnist/mnist.npz]
+
+Trains the classifier first (``phosnet image train --model cnn_bn``, the improved recipe), then
+``phosnet image gan --classifier`` for ``--epochs`` epochs on full MNIST, each as a CLI subprocess timed end to
+end. Every epoch's samples are scored by the classifier (``history.tsv``: share of samples classified with
+confidence > 0.9, inception score 1-10, the generator's and discriminator's losses). Appends the table, the
+command, the machine and the date to ``GAN_RESULTS.md`` beside this file; the last epoch's sample grid is
+copied to ``gan_samples.png`` there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+
+
+def machine() -> str:
+    found = re.search(r"Model name:\s*(.+)", subprocess.run(["lscpu"], capture_output=True, text=True).stdout)
+    return f"{found[1].strip() if found else platform.processor()}, {os.cpu_count()} cores"
+
+
+def run(args: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "phosnet", *args, "-q"], check=True, cwd=ROOT)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mnist", default=str(ROOT.parent / "shared/datasets/mnist/mnist.npz"))
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--work-dir", default="/tmp/phosnet-gan-bench")
+    args = parser.parse_args()
+    work = Path(args.work_dir)
+    shutil.rmtree(work, ignore_errors=True)
+    started = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    classifier_s = run(["image", "train", "--dataset", "mnist", "--data", args.mnist, "--model", "cnn_bn",
+                        "--out-dir", str(work / "classifier")])
+    accuracy = pd.read_json(work / "classifier" / "metrics.json", typ="series").get("accuracy")
+    gan_s = run(["image", "gan", "--data", args.mnist, "--classifier", str(work / "classifier"),
+                 "--epochs", str(args.epochs), "--out-dir", str(work / "gan")])
+    history = pd.read_csv(work / "gan" / "history.tsv", sep="\t")
+    samples = sorted((work / "gan" / "samples").glob("epoch-*.png"))
+    if samples:
+        shutil.copy(samples[-1], HERE / "gan_samples.png")
+    shown = [c for c in history.columns if c != "lr"]
+    table = ["| " + " | ".join(shown) + " |", "|" + " --- |" * len(shown)]
+    for _, row in history.iterrows():
+        table.append("| " + " | ".join(f"{row[c]:.4g}" if isinstance(row[c], float) else str(row[c])
+                                        for c in shown) + " |")
+    command = "nice -n 10 python benchmarks/images/gan.py " + " ".join(sys.argv[1:])
+    text = (f"\n## Run of {started}\n\nCommand: `{command.strip()}`; machine: {machine()}; load at the start "
+            f"{load}.\n\nClassifier (`image train --model cnn_bn`): test accuracy {accuracy:.4f}, "
+            f"{classifier_s:.0f} s end to end. GAN (`image gan --epochs {args.epochs}`, full MNIST): "
+            f"{gan_s:.0f} s end to end ({gan_s / args.epochs:.0f} s per epoch with the per-epoch judging).\n\n"
+            + "\n".join(table) + "\n\nLast epoch's samples: `gan_samples.png`.\n")
+    out = HERE / "GAN_RESULTS.md"
+    if not out.exists():
+        out.write_text("# MNIST GAN: sample quality per epoch (`benchmarks/images/gan.py`)\n\nEach run appends a "
+                       "section. Quality is the judgement of a phosnet MNIST classifier: `confident` = share of "
+                       "samples classified with confidence > 0.9, inception score 1 (one class or noise) to 10 "
+                       "(all ten digits, evenly and confidently).\n")
+    with out.open("a") as handle:
+        handle.write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
