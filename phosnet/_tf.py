@@ -20,6 +20,12 @@ import tempfile
 from collections.abc import Iterator
 from importlib.util import find_spec
 from types import ModuleType
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import numpy as np
 
 from phosnet.errors import PhosnetError
 
@@ -28,6 +34,33 @@ _loaded: ModuleType | None = None
 
 TRAIN_EXTRA = 'pip install "phosnet[train]"'
 """How to install what training needs."""
+
+
+class KerasModel(Protocol):
+    """What phosnet uses of a ``keras.Model``, as a type (Keras ships no type stubs): the seams between phosnet's
+    code and Keras' say ``KerasModel``, not ``Any``. Further Keras methods (``fit``, ``compile``, ...) are typed
+    ``Any`` through ``__getattr__``."""
+
+    name: str
+
+    @property
+    def inputs(self) -> Sequence[Any]: ...
+
+    @property
+    def layers(self) -> Sequence[Any]: ...
+
+    def get_config(self) -> dict[str, Any]: ...
+
+    def get_weights(self) -> list[np.ndarray]: ...
+
+    def save(self, filepath: str | os.PathLike[str]) -> None: ...
+
+    def predict(self, x: Any, *args: Any, **kwargs: Any) -> Any: ...
+
+    def __call__(self, x: Any, *args: Any, **kwargs: Any) -> Any: ...
+
+    def __getattr__(self, name: str) -> Any: ...
+
 
 
 def missing_tensorflow(what: str) -> PhosnetError:

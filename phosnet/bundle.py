@@ -23,14 +23,14 @@ import shlex
 import sys
 import warnings
 import zipfile
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Protocol, TypeAlias
+from typing import Any, TypeAlias
 
 import numpy as np
 
+from phosnet._tf import KerasModel
 from phosnet.background import Background
 from phosnet.calling import DEFAULT_THRESHOLD
 from phosnet.encoding import ALPHABET
@@ -44,32 +44,6 @@ DEFAULT_MODEL = "akt-default"
 
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
 """Where bundled models live."""
-
-
-class KerasModel(Protocol):
-    """What phosnet uses of a ``keras.Model``, as a type (Keras ships no type stubs): the seams between phosnet's
-    code and Keras' say ``KerasModel``, not ``Any``. Further Keras methods (``fit``, ``compile``, ...) are typed
-    ``Any`` through ``__getattr__``."""
-
-    name: str
-
-    @property
-    def inputs(self) -> Sequence[Any]: ...
-
-    @property
-    def layers(self) -> Sequence[Any]: ...
-
-    def get_config(self) -> dict[str, Any]: ...
-
-    def get_weights(self) -> list[np.ndarray]: ...
-
-    def save(self, filepath: str | os.PathLike[str]) -> None: ...
-
-    def predict(self, x: Any, *args: Any, **kwargs: Any) -> Any: ...
-
-    def __call__(self, x: Any, *args: Any, **kwargs: Any) -> Any: ...
-
-    def __getattr__(self, name: str) -> Any: ...
 
 
 def available_models() -> list[str]:

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from phosnet.bundle import ModelSource
 from phosnet.errors import InputError, located
 
 logger = logging.getLogger(__name__)
@@ -329,7 +330,7 @@ def fisher(table: np.ndarray) -> tuple[float, float]:
 
 
 def _resolve_calls(
-    table: pd.DataFrame, score: np.ndarray, source: str, *, model: Any, threshold: float | None,
+    table: pd.DataFrame, score: np.ndarray, source: str, *, model: ModelSource, threshold: float | None,
     specificity: float | None, stringency: str | None,
 ) -> tuple[np.ndarray, str, float | None]:
     """Which rows are predicted AKT sites: the table's call column unless a call rule is given (then, and when
@@ -391,7 +392,7 @@ def enrich(
     contrasts: Sequence[str | Contrast] | str,
     *,
     pvalues: Sequence[str | None] | Mapping[str, str] | None = None,
-    model: Any = None,
+    model: ModelSource = None,
     threshold: float | None = None,
     specificity: float | None = None,
     stringency: str | None = None,

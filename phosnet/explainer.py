@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from phosnet.bundle import ModelSource
 from phosnet.encoding import ALPHABET
 from phosnet.errors import InputError
 from phosnet.mutations import ProteinIndex, Site, SiteScorer, checked_site, padded_code, parse_site, site_scorer
@@ -107,7 +108,7 @@ def explain_iter(
     sequences: Any,
     sites: SiteSpec,
     *,
-    model: Any = None,
+    model: ModelSource = None,
     threshold: float | None = None,
     specificity: float | None = None,
     stringency: str | None = None,
@@ -172,7 +173,7 @@ def explain(
     sequences: Any,
     sites: SiteSpec,
     *,
-    model: Any = None,
+    model: ModelSource = None,
     threshold: float | None = None,
     specificity: float | None = None,
     stringency: str | None = None,

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from phosnet.bundle import ModelSource
 from phosnet.errors import InputError
 from phosnet.mutations import ProteinIndex, SiteScorer, site_scorer
 
@@ -103,7 +104,7 @@ def plot_map(
     proteins: Sequence[str] | None = None,
     known_sites: Any = None,
     value: str = "score",
-    model: Any = None,
+    model: ModelSource = None,
     threshold: float | None = None,
     specificity: float | None = None,
     stringency: str | None = None,

@@ -62,6 +62,7 @@ from phosnet.peptides import MIN_PEPTIDE_RESIDUES, PeptideIndex, parse_peptide
 if TYPE_CHECKING:
     import pandas as pd
 
+    from phosnet.bundle import ModelSource
     from phosnet.mutations import SiteScorer
 
 logger = logging.getLogger(__name__)
@@ -355,7 +356,7 @@ def score_site_table(
     *,
     form: str | None = None,
     columns: dict[str, str] | None = None,
-    model: Any = None,
+    model: ModelSource = None,
     threshold: float | None = None,
     specificity: float | None = None,
     stringency: str | None = None,
@@ -523,7 +524,7 @@ def score_sites(
     *,
     form: str | None = None,
     columns: dict[str, str] | None = None,
-    model: Any = None,
+    model: ModelSource = None,
     threshold: float | None = None,
     specificity: float | None = None,
     stringency: str | None = None,

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from phosnet.bundle import ModelSource
 from phosnet.calling import called
 from phosnet.encoding import ALPHABET, sequence_to_index
 from phosnet.engines import make_engine
@@ -95,7 +96,7 @@ class SiteScorer:
 
 
 def site_scorer(
-    model: Any = None,
+    model: ModelSource = None,
     *,
     threshold: float | None = None,
     specificity: float | None = None,

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from phosnet._threads import prefetch
 from phosnet.batches import DEFAULT_BATCH_SIZE, raw_batches
-from phosnet.bundle import PhosnetModel, load_model
+from phosnet.bundle import ModelSource, PhosnetModel, load_model
 from phosnet.calling import DEFAULT_STRINGENCY, CallRule, check_threshold_options
 from phosnet.engines import finish_compiled, make_engine
 from phosnet.errors import InputError
@@ -67,7 +67,7 @@ class ScanSettings:
 
 
 def resolve_settings(
-    model: Any = None,
+    model: ModelSource = None,
     *,
     residues: str | None = None,
     threshold: float | None = None,
@@ -163,7 +163,7 @@ def scan_batches(
 def predict_iter(
     sequences: Sequences,
     *,
-    model: Any = None,
+    model: ModelSource = None,
     residues: str | None = None,
     threshold: float | None = None,
     specificity: float | None = None,
@@ -194,7 +194,7 @@ def predict_iter(
 def predict(
     sequences: Sequences,
     *,
-    model: Any = None,
+    model: ModelSource = None,
     residues: str | None = None,
     threshold: float | None = None,
     specificity: float | None = None,

@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -54,13 +54,17 @@ from phosnet.io.run_folder import (
 
 logger = logging.getLogger(__name__)
 
+if TYPE_CHECKING:
+    from phosnet._tf import KerasModel
+
+
 
 
 @dataclass
 class TrainingResult:
     """What :func:`train_model` returns: the model (best weights), its run folder and the epoch history."""
 
-    model: Any
+    model: KerasModel
     run_dir: Path
     history: pd.DataFrame
     best_epoch: int
@@ -69,7 +73,7 @@ class TrainingResult:
     epochs_run: int
 
 
-def save_model(model: Any, path: str | os.PathLike) -> None:
+def save_model(model: KerasModel, path: str | os.PathLike) -> None:
     """``model.save(path)`` through a temporary ``.keras`` file renamed into place (a kill mid-write leaves the
     previous file intact); a failed write raises :class:`~phosnet.errors.PhosnetError` naming ``path``."""
     with write_errors(path):
@@ -205,7 +209,7 @@ def _callbacks(
 
 
 def train_model(
-    model: Any,
+    model: KerasModel,
     train_data: Any,
     validation_data: Any,
     *,

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from phosnet.bundle import ModelSource
 from phosnet.encoding import ALPHABET, AMINO_ACIDS
 from phosnet.errors import InputError
 from phosnet.mutations import ProteinIndex, SiteScorer, padded_code, site_scorer
@@ -293,7 +294,7 @@ def score_variants_iter(
     sequences: Any,
     variants: VariantSource,
     *,
-    model: Any = None,
+    model: ModelSource = None,
     threshold: float | None = None,
     specificity: float | None = None,
     stringency: str | None = None,
@@ -319,7 +320,7 @@ def score_variants(
     sequences: Any,
     variants: VariantSource,
     *,
-    model: Any = None,
+    model: ModelSource = None,
     threshold: float | None = None,
     specificity: float | None = None,
     stringency: str | None = None,

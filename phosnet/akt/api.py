@@ -30,7 +30,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -39,6 +39,7 @@ from phosnet.akt.recipe import Recipe, resolve_recipe
 from phosnet.akt.stages import StageOptions, distill, train_member
 from phosnet.bundle import (
     MODEL_FILE,
+    ModelSource,
     bundle_metadata,
     load_model,
     write_bundle,
@@ -57,12 +58,16 @@ from phosnet.windows import DEFAULT_FLANK, DEFAULT_RESIDUES
 
 logger = logging.getLogger(__name__)
 
+if TYPE_CHECKING:
+    from phosnet.bundle import KerasModel
+
+
 
 @dataclass
 class TrainResult:
     """What :func:`train` returns."""
 
-    model: Any
+    model: KerasModel
     run_dir: Path
     metadata: dict[str, Any]
     metrics: dict[str, Any]
@@ -289,7 +294,7 @@ def training_proteins(recorded: pd.Series | None) -> set[str]:
 
 
 def _score_held_out(
-    model: Any, data: LabelledWindows, encoding: str, name: str, run_dir: Path
+    model: KerasModel, data: LabelledWindows, encoding: str, name: str, run_dir: Path
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Validation and test scores of the final model, metrics (thresholds set on validation) and curve plots."""
     scored = []
@@ -325,7 +330,7 @@ class EvaluationResult:
 
 
 def evaluate(
-    model: Any,
+    model: ModelSource,
     sites: str | os.PathLike,
     proteins: str | os.PathLike,
     *,

@@ -5,9 +5,13 @@ Distillation (a trained combination) is a training stage: :func:`phosnet.akt.sta
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from phosnet.bundle import KerasModel
+
 
 
 def average_models(members: list[Any], name: str = "phosnet_ensemble") -> Any:
@@ -47,7 +51,7 @@ def soup_models(members: list[Any]) -> Any:
     return soup
 
 
-def inference_copy(model: Any) -> Any:
+def inference_copy(model: KerasModel) -> KerasModel:
     """The same network and weights without optimizer state (what a bundled ``.keras`` file should hold)."""
     from phosnet._tf import keras
 

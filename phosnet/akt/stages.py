@@ -12,7 +12,7 @@ import logging
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,6 +24,10 @@ from phosnet.engines import predict_windows
 from phosnet.io.run_folder import METADATA_FILE, MODEL_FILE, STATE_FILE
 
 logger = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from phosnet.bundle import KerasModel
+
 
 
 @dataclass
@@ -46,7 +50,7 @@ class StageOptions:
         return self.resume and (stage_dir / STATE_FILE).exists()
 
 
-def compile_model(model: Any, learning_rate: float) -> None:
+def compile_model(model: KerasModel, learning_rate: float) -> None:
     """Compile for binary sites: Adam, binary cross-entropy, ROC-AUC (``auc``) and PR-AUC (``pr_auc``)."""
     from phosnet._tf import keras
 

@@ -8,10 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
+
+
+class ImageModel(Protocol):
+    """What a run's model must answer: a Keras image classifier, or :class:`phosnet.images.knn.KnnModel`."""
+
+    def predict(self, x: np.ndarray, batch_size: int | None = ..., verbose: int = ...) -> np.ndarray: ...
 
 
 @dataclass
@@ -31,7 +38,7 @@ class ImageRun:
     """
 
     run_dir: Path
-    model: Any
+    model: ImageModel
     metrics: dict
     history: pd.DataFrame
 

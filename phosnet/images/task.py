@@ -15,7 +15,7 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -46,6 +46,10 @@ __all__ = [
 
 CURVES_FILE = "training_curves.png"
 GRID_FILE = "predictions.png"
+
+if TYPE_CHECKING:
+    from phosnet.bundle import KerasModel
+
 
 
 def split_validation(
@@ -93,7 +97,7 @@ def _time_budget_callback(seconds: float):
     return _StopAfter()
 
 
-def _evaluate_arrays(model: Any, x: np.ndarray, y: np.ndarray, batch_size: int) -> dict[str, float]:
+def _evaluate_arrays(model: KerasModel, x: np.ndarray, y: np.ndarray, batch_size: int) -> dict[str, float]:
     values = model.evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)
     out = {"test_accuracy": float(values["accuracy"])}
     if "loss" in values:  # k-NN has none
@@ -264,7 +268,7 @@ def train_image_model(
     return ImageRun(run_dir=run_dir, model=trained, metrics=metrics, history=history)
 
 
-def _write_plots(model: Any, dataset: ImageData, history: pd.DataFrame, run_dir: Path) -> None:
+def _write_plots(model: KerasModel, dataset: ImageData, history: pd.DataFrame, run_dir: Path) -> None:
     from phosnet.images.plots import grid_indices, plot_prediction_grid, plot_training_curves
 
     title = f"{model.name} on {dataset.name}"
