@@ -29,7 +29,8 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-# Public names whose modules import TensorFlow: resolved on first access (PEP 562).
+# Public names resolved on first access (PEP 562), so `import phosnet` stays light (no pandas-heavy or
+# TensorFlow-importing module is loaded until its function is used).
 _LAZY = {
     "predict": "phosnet.scan",
     "predict_iter": "phosnet.scan",
