@@ -36,7 +36,9 @@ def test_each_recurrent_architecture_builds_and_scores(architecture):
 
 
 def test_unknown_architecture_is_an_error():
-    with pytest.raises(ValueError, match="architecture must be one of"):
+    from phosnet.errors import InputError
+
+    with pytest.raises(InputError, match="model.architecture: 'transformer' is not one of conv1d"):
         build_sequence_model(architecture="transformer")
 
 

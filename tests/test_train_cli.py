@@ -198,3 +198,28 @@ def test_recipe_errors_are_one_line(tmp_path, monkeypatch, capsys):
     assert exc.value.code != 0 and len(err.splitlines()) == 1
     assert "--hard-negatives PATH" in err and "--pretrain" not in err
     assert not (tmp_path / "c").exists()
+
+
+@pytest.mark.parametrize("recipe_text, key, problem", [
+    ("model:\n  pooling: avg\n", "model.pooling", "'avg' is not one of global_max, flatten"),
+    ("epochs: ten\n", "epochs", "'ten' is not an int"),
+    ("batch_size: 0\n", "batch_size", "must be at least 1"),
+    ("model:\n  window: 30\n", "model.window", "positive odd number"),
+    ("model:\n  dropout: 1.5\n", "model.dropout", "[0, 1)"),
+    ("model:\n  architecture: transformer\n", "model.architecture", "'transformer' is not one of"),
+])
+def test_a_recipe_value_training_would_reject_is_one_line_before_anything_is_written(
+    tmp_path, capsys, recipe_text, key, problem
+):
+    """The whole resolved recipe is checked before TensorFlow is imported and before the run folder exists: one
+    line naming the file, the key and the problem (was 'internal error: ValueError' after the folder existed)."""
+    config = tmp_path / "recipe.yaml"
+    config.write_text(recipe_text)
+    out = tmp_path / "run"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", SITES, PROTEINS, "--out-dir", str(out), "--config", str(config)])
+    assert exit_info.value.code != 0
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err and "internal error" not in err
+    assert f"{config}: {key}: " in err and problem in err
+    assert not out.exists()

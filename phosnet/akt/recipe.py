@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from phosnet.errors import InputError, reject_unknown_settings
+from phosnet.errors import InputError, check_setting_types, reject_unknown_settings
 
 
 @dataclass
@@ -88,15 +88,20 @@ class Recipe:
         """Fill in defaults for a partial dict; unknown keys are an :class:`~phosnet.errors.InputError`."""
         values = dict(values or {})
         reject_unknown_settings(values, {f.name for f in fields(cls)}, "training")
+        check_setting_types(values, cls())
+        if not isinstance(values.get("model", {}), dict):
+            raise InputError(f"model: {values['model']!r} is not a mapping of network settings")
         recipe = cls(**values)
+        for f in fields(recipe):  # epochs, batch sizes and the member count are at least 1
+            if f.name.endswith(("epochs", "batch_size")) or f.name == "ensemble":
+                if getattr(recipe, f.name) < 1:
+                    raise InputError(f"{f.name}: must be at least 1, not {getattr(recipe, f.name)}")
         from phosnet.models.sequence import SequenceModelConfig
 
         try:
             SequenceModelConfig.from_dict(recipe.model)
         except (TypeError, ValueError) as exc:
             raise InputError(str(exc)) from None
-        if recipe.ensemble < 1:
-            raise InputError("ensemble must be at least 1")
         if recipe.combine not in {"average", "soup", "distill"}:
             raise InputError(f"combine must be 'average', 'soup' or 'distill', got {recipe.combine!r}")
         if recipe.combine != "average" and recipe.ensemble > 1 and not (recipe.pretrain and recipe.pretrain_shared):
@@ -136,11 +141,23 @@ def read_config(path: str | os.PathLike) -> dict[str, Any]:
     return values
 
 
-def resolve_recipe(config: dict[str, Any] | str | os.PathLike | None, **overrides: Any) -> Recipe:
-    """The recipe of ``config`` (a dict, a YAML/JSON file or ``None``) with the non-``None`` ``overrides`` applied."""
-    values = read_config(config) if isinstance(config, str | os.PathLike) else dict(config or {})
+def resolve_recipe(config: dict[str, Any] | str | os.PathLike | None, *, source: str | None = None,
+                   **overrides: Any) -> Recipe:
+    """The recipe of ``config`` (a dict, a YAML/JSON file or ``None``) with the non-``None`` ``overrides`` applied,
+    checked whole, the network's settings included (:meth:`Recipe.from_dict`), so a value training would reject
+    fails before anything is written; the error names ``source`` (default: the file ``config``) and the key."""
+    if isinstance(config, str | os.PathLike):
+        source = source or os.fspath(config)
+        values = read_config(config)
+    else:
+        values = dict(config or {})
     values.update({key: value for key, value in overrides.items() if value is not None})
-    return Recipe.from_dict(values)
+    try:
+        return Recipe.from_dict(values)
+    except InputError as exc:
+        if source is None:
+            raise
+        raise InputError(f"{source}: {exc}") from None
 
 
 __all__ = ["Recipe", "read_config", "resolve_recipe"]

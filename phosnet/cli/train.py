@@ -110,6 +110,12 @@ def train(ctx: click.Context, sites: Path, proteins: Path, out_dir: Path, recipe
         values = load_recipe(recipe, {**values, "pretrain": str(pretrain) if pretrain is not None else None})
     if architecture is not None:
         values["model"] = {**(values.get("model") or {}), "architecture": architecture}
+    from phosnet.akt.recipe import resolve_recipe
+
+    # the whole resolved recipe, checked before TensorFlow is imported and before the run folder exists
+    resolve_recipe(values, source=str(config) if config is not None else (f"recipe {recipe}" if recipe else None),
+                   epochs=epochs, batch_size=batch_size, ensemble=ensemble,
+                   pretrain=str(pretrain) if pretrain is not None else None)
     result = train_api(
         sites, proteins, out_dir=out_dir, config=values, epochs=epochs, batch_size=batch_size, seed=seed,
         flank=flank, residues=residues, split_column=split_column, split_seed=split_seed,

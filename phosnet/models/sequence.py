@@ -56,7 +56,7 @@ from typing import Any
 
 from phosnet._tf import keras
 from phosnet.encoding import N_CHANNELS
-from phosnet.errors import reject_unknown_settings
+from phosnet.errors import InputError, check_setting_types, reject_unknown_settings
 
 
 @dataclass
@@ -87,7 +87,35 @@ class SequenceModelConfig:
         """Fill in defaults for a partial dict; unknown keys are an :class:`~phosnet.errors.InputError`."""
         values = dict(values or {})
         reject_unknown_settings(values, {f.name for f in fields(cls)}, "sequence-model")
-        return cls(**values)
+        check_setting_types(values, cls(), prefix="model.")
+        config = cls(**values)
+        config.check()
+        return config
+
+    def check(self) -> None:
+        """Every value the network builder would reject, as one :class:`~phosnet.errors.InputError` naming the
+        key (``model.pooling: 'avg' is not one of ...``), so a recipe fails before a run folder is made."""
+        from phosnet.models.recurrent import ARCHITECTURES
+
+        def fail(key: str, problem: str) -> None:
+            raise InputError(f"model.{key}: {problem}")
+
+        if self.window < 1 or self.window % 2 == 0:
+            fail("window", f"must be a positive odd number, not {self.window}")
+        choices = {"pooling": ("global_max", "flatten"), "dense_activation": ("relu", "elu", "leaky_relu"),
+                   "input_encoding": ("onehot", "index"), "padding": ("same", "valid"),
+                   "architecture": tuple(ARCHITECTURES)}
+        for key, allowed in choices.items():
+            if getattr(self, key) not in allowed:
+                fail(key, f"{getattr(self, key)!r} is not one of {', '.join(allowed)}")
+        for key in ("embedding_dim", "conv1_filters", "conv1_kernel", "pool_size", "conv2_filters", "conv2_kernel",
+                    "dense_units", "rnn_units"):
+            if getattr(self, key) < 1:
+                fail(key, f"must be at least 1, not {getattr(self, key)}")
+        if not 0 <= self.dropout < 1:
+            fail("dropout", f"must be in [0, 1), not {self.dropout}")
+        if self.l2 < 0 or self.learning_rate <= 0:
+            fail("l2" if self.l2 < 0 else "learning_rate", "must not be negative (learning_rate: positive)")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -103,18 +131,9 @@ def build_sequence_model(config: SequenceModelConfig | dict[str, Any] | None = N
         config = SequenceModelConfig.from_dict(config)
     if overrides:
         config = SequenceModelConfig.from_dict({**config.to_dict(), **overrides})
-    if config.window < 1 or config.window % 2 == 0:
-        raise ValueError(f"window must be a positive odd number, got {config.window}")
-    if config.pooling not in {"global_max", "flatten"}:
-        raise ValueError("pooling must be 'global_max' or 'flatten'")
-    if config.dense_activation not in {"relu", "elu", "leaky_relu"}:
-        raise ValueError("dense_activation must be 'relu', 'elu' or 'leaky_relu'")
-    if config.input_encoding not in {"onehot", "index"}:
-        raise ValueError("input_encoding must be 'onehot' or 'index'")
-    from phosnet.models.recurrent import ARCHITECTURES, recurrent_features
+    config.check()  # a config built directly, not through from_dict
+    from phosnet.models.recurrent import recurrent_features
 
-    if config.architecture not in ARCHITECTURES:
-        raise ValueError(f"architecture must be one of {', '.join(ARCHITECTURES)}, not {config.architecture!r}")
     k = keras()
     layers = k.layers
     reg = k.regularizers.L2(config.l2) if config.l2 else None
