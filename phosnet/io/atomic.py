@@ -194,6 +194,23 @@ def _forget(tmp: Path) -> None:
         _LIVE.discard(tmp)
 
 
+@contextlib.contextmanager
+def scratch_file(path: Path) -> Iterator[Path]:
+    """Register ``path`` (a file the block creates and removes, such as a write probe) as live for the block, so
+    a stop signal at any instant of it cannot leave the file behind: removed here on an exception, and by
+    :func:`remove_live_temps` if the signal came where no exception could unwind."""
+    with _LIVE_LOCK:
+        _LIVE.add(path)
+    try:
+        yield path
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise
+    finally:
+        _forget(path)
+
+
 def remove_live_temps() -> list[Path]:
     """Remove every temporary file this process has created and not yet renamed or removed; return them.
 

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from phosnet.errors import InputError
-from phosnet.io.atomic import check_output_name, is_stdio, writes_through
+from phosnet.io.atomic import check_output_name, is_stdio, scratch_file, writes_through
 
 PathLike = str | os.PathLike
 
@@ -64,14 +64,14 @@ def _input_keys(inputs: Iterable[PathLike | None]) -> dict[_FileKey, str]:
 def _probe(folder: Path) -> str | None:
     """Create and delete an empty file in ``folder``: the one sure test (permissions, read-only file systems,
     ``/proc``, root squash); returns why it failed."""
-    probe = folder / f".phosnet-probe-{secrets.token_hex(4)}"
-    try:
-        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except OSError as exc:
-        return f"cannot create files in {folder} ({exc.strerror or exc})"
-    os.close(fd)
-    with contextlib.suppress(OSError):
-        os.unlink(probe)
+    with scratch_file(folder / f".phosnet-probe-{secrets.token_hex(4)}") as probe:  # Ctrl-C leaves no probe
+        try:
+            fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except OSError as exc:
+            return f"cannot create files in {folder} ({exc.strerror or exc})"
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(probe)
     return None
 
 
