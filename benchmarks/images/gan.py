@@ -16,9 +16,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
-import platform
-import re
 import shutil
 import subprocess
 import sys
@@ -26,13 +23,13 @@ from pathlib import Path
 
 import pandas as pd
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from measure import load, machine  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 
 
-def machine() -> str:
-    found = re.search(r"Model name:\s*(.+)", subprocess.run(["lscpu"], capture_output=True, text=True).stdout)
-    return f"{found[1].strip() if found else platform.processor()}, {os.cpu_count()} cores"
 
 
 def run(args: list[str]) -> None:
@@ -49,7 +46,7 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(args.work_dir)
     started = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    started_load = load()
     if not args.report_only:
         shutil.rmtree(work, ignore_errors=True)
         run(["image", "train", "--dataset", "mnist", "--data", args.mnist, "--model", "cnn_bn",
@@ -71,7 +68,7 @@ def main() -> None:
                                         for c in shown) + " |")
     command = "nice -n 10 python benchmarks/images/gan.py " + " ".join(sys.argv[1:])
     text = (f"\n## Run of {started}\n\nCommand: `{command.strip()}`; machine: {machine()}; load at the start "
-            f"{load}.\n\nClassifier (`image train --model cnn_bn`): test accuracy {accuracy:.4f}, "
+            f"{started_load}.\n\nClassifier (`image train --model cnn_bn`): test accuracy {accuracy:.4f}, "
             f"{classifier_s:.0f} s of training. GAN (`image gan --epochs {epochs}`, full MNIST): "
             f"{gan_s:.0f} s of training ({gan_s / epochs:.0f} s per epoch with the per-epoch judging).\n\n"
             + "\n".join(table) + "\n\nLast epoch's samples: `gan_samples.png`.\n")

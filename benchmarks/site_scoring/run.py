@@ -28,15 +28,15 @@ import argparse
 import datetime
 import gzip
 import os
-import platform
 import re
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from measure import load, machine, timed  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -120,32 +120,10 @@ def write_tables(proteins: dict[str, str], sites: list[tuple[str, int, str]], fo
     return paths
 
 
-def timed(args: list[str]) -> dict[str, float]:
-    """Run ``python -m phosnet ARGS`` under ``/usr/bin/time -v``: wall s, CPU s, peak RSS MB."""
-    command = [sys.executable, "-m", "phosnet", "-q", *args]
-    start = time.perf_counter()
-    proc = subprocess.run(["/usr/bin/time", "-v", *command], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
-    wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{proc.stderr}")
-    match = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
-    cpu = sum(float(m) for m in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", proc.stderr))
-    return {"wall_s": wall, "cpu_s": cpu, "rss_mb": int(match.group(1)) / 1024 if match else float("nan")}
 
 
-def machine() -> str:
-    try:
-        found = re.search(r"Model name:\s*(.+)", subprocess.run(["lscpu"], capture_output=True, text=True).stdout)
-        cpu = found.group(1).strip() if found else platform.processor()
-    except OSError:
-        cpu = platform.processor()
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"{cpu}, {cores} cores, {platform.system()} {platform.release()}, Python {platform.python_version()}"
 
 
-def load() -> str:
-    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def check_against_scan(out: Path, scan: Path, drawn: Path | None) -> str:

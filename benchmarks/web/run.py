@@ -14,7 +14,6 @@ import argparse
 import gzip
 import json
 import os
-import platform
 import signal
 import statistics
 import subprocess
@@ -27,16 +26,14 @@ from pathlib import Path
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from measure import cpu_model  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "phosnet" / "examples" / "akt_substrates.fasta"
 PROTEOME = ROOT.parent / "shared" / "datasets" / "proteome" / "human_uniprot201401_subset.fasta.gz"
 
 
-def cpu_model() -> str:
-    for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
-        if line.startswith("Model name:"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
 
 
 def proteome_slice(megabytes: float, target: Path, proteome: Path) -> tuple[int, int]:

@@ -22,16 +22,14 @@ from __future__ import annotations
 import argparse
 import datetime
 import gzip
-import os
-import platform
-import re
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from measure import load, machine, timed  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -75,18 +73,6 @@ def write_variants(proteins: dict[str, str], n: int, path: Path, rng: np.random.
             handle.write(f"{protein_id}\t{text}\n")
 
 
-def timed(args: list[str]) -> dict[str, float]:
-    """Run ``python -m phosnet ARGS`` under ``/usr/bin/time -v``: wall s, CPU s, peak RSS MB."""
-    command = [sys.executable, "-m", "phosnet", "-q", *args]
-    full = ["/usr/bin/time", "-v", *command]
-    start = time.perf_counter()
-    proc = subprocess.run(full, capture_output=True, text=True)
-    wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{proc.stderr}")
-    match = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
-    cpu = sum(float(m) for m in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", proc.stderr))
-    return {"wall_s": wall, "cpu_s": cpu, "rss_mb": int(match.group(1)) / 1024 if match else float("nan")}
 
 
 def count_rows(path: Path) -> int:
@@ -94,18 +80,8 @@ def count_rows(path: Path) -> int:
         return sum(1 for _ in handle) - 1
 
 
-def machine() -> str:
-    try:
-        found = re.search(r"Model name:\s*(.+)", subprocess.run(["lscpu"], capture_output=True, text=True).stdout)
-        cpu = found.group(1).strip() if found else platform.processor()
-    except OSError:
-        cpu = platform.processor()
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"{cpu}, {cores} cores, {platform.system()} {platform.release()}, Python {platform.python_version()}"
 
 
-def load() -> str:
-    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main() -> None:
