@@ -286,16 +286,10 @@ def writes_through(st: os.stat_result | None) -> bool:
 @contextlib.contextmanager
 def _renamed_when_done(tmp: Path, target: Path) -> Iterator[None]:
     """Rename the temporary file ``tmp`` onto ``target`` when the block completes, remove it on any exception
-    (interrupts included), and unregister it either way."""
-    try:
+    (interrupts included), and unregister it either way (:func:`scratch_file`)."""
+    with scratch_file(tmp):
         yield
         os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    finally:
-        _forget(tmp)
 
 
 @contextlib.contextmanager
