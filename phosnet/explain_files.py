@@ -24,6 +24,8 @@ from phosnet.plots import figure_target, plot_explain
 if TYPE_CHECKING:
     import pandas as pd
 
+    from phosnet.bundle import ModelSource
+
 logger = logging.getLogger(__name__)
 
 
@@ -45,7 +47,7 @@ def explain_to_files(
     output: str | os.PathLike = "-",
     *,
     plot: str | None = None,
-    model: str | os.PathLike | None = None,
+    model: ModelSource = None,
     threshold: float | None = None,
     specificity: float | None = None,
     stringency: str | None = None,

@@ -108,15 +108,6 @@ class SiteScores:
                 f"{self.rule}, {counts['not_scored']:,} not scored, {counts['unplaced']:,} unplaced")
 
 
-def accession_of(protein_id: str, description: str = "") -> str:
-    """The UniProt accession of a FASTA id: from ``sp|ACC|NAME``, or the id itself when it is an accession.
-
-    >>> accession_of("sp|P49841|GSK3B_HUMAN"), accession_of("P49841"), accession_of("my_protein")
-    ('P49841', 'P49841', '')
-    """
-    return parse_header(protein_id, description).accession
-
-
 def _residue_letter(text: str) -> str | None:
     """``S``, ``s``, ``Ser``, ``pS`` -> ``S``; empty -> ``None``; anything else -> the text upper-cased."""
     value = str(text).strip().upper()
@@ -429,10 +420,10 @@ def score_site_table(
         number = int(proteins[i])
         if number < 0:
             text = placed.protein_text[i]
-            return text, accession_of(text), placed.gene_text[i]
+            return text, parse_header(text).accession, placed.gene_text[i]
         if number not in accession_cache:
-            accession_cache[number] = (accession_of(ids[number], descriptions[number]),
-                                       parse_header(ids[number], descriptions[number]).gene)
+            header = parse_header(ids[number], descriptions[number])
+            accession_cache[number] = (header.accession, header.gene)
         accession, gene = accession_cache[number]
         return ids[number], accession, gene or _cell(site_table, "gene", placed.row[i]).split(";")[0]
 
@@ -567,4 +558,4 @@ def score_sites(
     ).sites
 
 
-__all__ = ["SITE_COLUMNS", "SiteScores", "accession_of", "score_site_table", "score_sites"]
+__all__ = ["SITE_COLUMNS", "SiteScores", "score_site_table", "score_sites"]

@@ -12,7 +12,6 @@ from click.testing import CliRunner
 import phosnet
 from phosnet.cli import cli
 from phosnet.io.uniprot import UniProtHeader, is_accession, parse_header
-from phosnet.measured import accession_of
 from phosnet.mutations import ProteinIndex
 
 CASES = [
@@ -38,7 +37,6 @@ CASES = [
 @pytest.mark.parametrize(("protein_id", "description", "accession", "entry", "gene"), CASES)
 def test_parse_header(protein_id: str, description: str | None, accession: str, entry: str, gene: str) -> None:
     assert parse_header(protein_id, description) == UniProtHeader(accession, entry, gene)
-    assert accession_of(protein_id, description or "") == accession  # the measured-site tables agree
 
 
 def test_accession_pattern() -> None:
@@ -65,3 +63,8 @@ def test_readers_agree_with_the_parser(tmp_path: Path) -> None:
     assert written[["accession", "gene"]].values.tolist() == [["P31749", "AKT1"], ["P49841", "GSK3B"], ["", ""]]
     api = phosnet.predict(fasta).drop_duplicates("protein_id")
     assert api[["accession", "gene"]].values.tolist() == written[["accession", "gene"]].values.tolist()
+    measured = phosnet.score_sites(pd.DataFrame({"protein": ["AKT1_HUMAN", "P49841"], "position": ["2", "9"]}), fasta)
+    assert measured[["accession", "gene"]].values.tolist() == [["P31749", "AKT1"], ["P49841", "GSK3B"]]
+    windows = phosnet.score_sites(pd.DataFrame({"protein": ["sp|P31749|AKT1_HUMAN", "P49841", "my_protein"],
+                                                "window": ["RRRTTSFAESC", "GRPRTTSFAES", "AAAAASAAAAA"]}))
+    assert windows["accession"].tolist() == ["P31749", "P49841", ""]  # the windows' protein column, parsed alike

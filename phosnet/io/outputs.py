@@ -91,10 +91,10 @@ def _writable_problem(path: Path, st: os.stat_result | None) -> str | None:
     return _probe(folder)
 
 
-def model_inputs(model: str | os.PathLike | None) -> list[str]:
+def model_inputs(model: object) -> list[str]:
     """The files a ``--model`` value reads: a ``.keras`` file and its ``.json`` metadata, or a run folder (every
-    file in it); nothing for a bundled model's name."""
-    if model is None or not os.path.exists(model):
+    file in it); nothing for a bundled model's name or a model object already loaded."""
+    if not isinstance(model, str | os.PathLike) or not os.path.exists(model):
         return []
     text = os.fspath(model)
     return [text] if os.path.isdir(text) else [text, f"{os.path.splitext(text)[0]}.json"]

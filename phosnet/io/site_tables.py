@@ -92,6 +92,8 @@ class SiteTable:
     columns: dict[str, str]
     dropped: Counter[str] = field(default_factory=Counter)
     rows_read: int = 0
+    _texts: dict[str | None, list[str]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """Each column's stripped cells, read once (:meth:`texts`)."""
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -104,11 +106,10 @@ class SiteTable:
         """The stripped cells of the column playing ``role`` (empty strings when no column does), read from the
         frame once per column: placing 100,000 rows cell by cell through pandas took most of the run."""
         column = self.columns.get(role)
-        cache = self.__dict__.setdefault("_texts", {})
-        if column not in cache:  # None: no column plays the role, every cell is empty
-            cache[column] = [""] * len(self.frame) if column is None else \
+        if column not in self._texts:  # None: no column plays the role, every cell is empty
+            self._texts[column] = [""] * len(self.frame) if column is None else \
                 [str(value).strip() for value in self.frame[column].tolist()]
-        return cache[column]
+        return self._texts[column]
 
 
 def _separator(name: str, header: str) -> str:
