@@ -23,6 +23,7 @@ import shlex
 import sys
 import warnings
 import zipfile
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
@@ -113,8 +114,15 @@ class PhosnetModel:
 
     @property
     def residues(self) -> str:
-        """Candidate residues the model was trained on (e.g. ``"ST"``)."""
-        return str(self.metadata["residues"])
+        """Candidate residues the model predicts (e.g. ``"ST"``; stored as ``["S", "T"]``, or ``"ST"`` by older
+        models)."""
+        return "".join(self.metadata["residues"])
+
+    @property
+    def kinases(self) -> tuple[str, ...]:
+        """The kinases whose sites the model predicts (e.g. ``("AKT1", "AKT2", "AKT3")``; empty when its metadata
+        does not say: older models). The background's held-out sites and ``evaluate``'s positives are theirs."""
+        return tuple(str(k) for k in self.metadata.get("kinases") or ())
 
     @property
     def input_encoding(self) -> str:
@@ -371,13 +379,15 @@ def bundle_metadata(
     description: str,
     flank: int,
     residues: str,
+    kinases: Sequence[str],
     input_encoding: str,
     thresholds: dict[str, float],
     default_specificity: float,
     command: str | None = None,
     **provenance: Any,
 ) -> dict[str, Any]:
-    """The metadata of a trained model, in the bundled-model format (``docs/DESIGN.md``).
+    """The metadata of a trained model, in the bundled-model format (``docs/DESIGN.md``): ``kinases`` and
+    ``residues`` (as lists: ``["AKT1", "AKT2", "AKT3"]``, ``["S", "T"]``) say what it predicts.
 
     ``provenance`` (metrics, training data and checksums, recipe, seed, ...) is stored as given; versions,
     the training command (default: this process's command line) and the creation time are added.
@@ -390,7 +400,8 @@ def bundle_metadata(
         "description": description,
         "window": 2 * flank + 1,
         "flank": flank,
-        "residues": residues,
+        "kinases": list(kinases),
+        "residues": list(residues),
         "alphabet": ALPHABET,
         "input_encoding": input_encoding,
         "thresholds": thresholds,

@@ -26,7 +26,7 @@ phosphosites against other S/T of the same proteins.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,6 +146,35 @@ def split_by_group(
     return groups.map(assignment)
 
 
+def kinase_labels(labels: Iterable[int], kinase_cells: Iterable[object], kinases: Iterable[str]) -> np.ndarray:
+    """0/1 labels for a model of ``kinases``: a positive whose ``kinases`` cell names only other kinases is another
+    kinase's site, so a negative; a positive with an empty cell keeps its label (the table's own kinase).
+
+    >>> kinase_labels([1, 1, 1, 0], ["AKT1", "PRKACA", None, ""], ["AKT1", "AKT2"]).tolist()
+    [1, 0, 1, 0]
+    >>> kinase_labels([1], ["PRKACA, AKT2"], ["AKT2"]).tolist()
+    [1]
+    """
+    wanted = {k.strip().upper() for k in kinases}
+    out = []
+    for label, cell in zip(labels, kinase_cells, strict=True):
+        named = {k.strip().upper() for k in str(cell).split(",") if k.strip()} if isinstance(cell, str) else set()
+        out.append(int(label) if not named or named & wanted else 0)
+    return np.asarray(out, dtype=np.int8)
+
+
+def table_kinases(table: pd.DataFrame) -> list[str]:
+    """The kinases a site table's positives name in its ``kinases`` column (sorted; empty without one).
+
+    >>> table_kinases(pd.DataFrame({"label": [1, 1, 0], "kinases": ["AKT1,AKT2", "AKT3", "PRKACA"]}))
+    ['AKT1', 'AKT2', 'AKT3']
+    """
+    if "kinases" not in table.columns:
+        return []
+    cells = table.loc[table["label"] == 1, "kinases"] if "label" in table.columns else table["kinases"]
+    return sorted({k.strip().upper() for cell in cells if isinstance(cell, str) for k in cell.split(",") if k.strip()})
+
+
 def labelled_windows(
     sites: str | os.PathLike | pd.DataFrame,
     proteins: str | os.PathLike | Mapping[str, str],
@@ -156,6 +185,7 @@ def labelled_windows(
     split_seed: int = 0,
     fractions: tuple[float, float, float] = (0.7, 0.15, 0.15),
     missing_split: str = "random",
+    kinases: Iterable[str] | None = None,
 ) -> LabelledWindows:
     """Read a site table and proteins into labelled, split windows.
 
@@ -178,6 +208,9 @@ def labelled_windows(
     missing_split
         What to do without a split column: ``"random"`` (split as above) or ``"none"`` (every row gets
         ``split = "all"``, for evaluation).
+    kinases
+        The model's kinases: with a ``kinases`` column, positives of other kinases only become negatives
+        (:func:`kinase_labels`). ``None``: the labels as they are.
 
     Returns
     -------
@@ -232,6 +265,8 @@ def labelled_windows(
         groups = rows["cluster"].astype(str) if "cluster" in rows.columns else rows["protein_id"]
         rows["split"] = split_by_group(groups, fractions=fractions, seed=split_seed).to_numpy()
 
+    if kinases is not None and "kinases" in rows.columns:
+        rows["label"] = kinase_labels(rows["label"], rows["kinases"], kinases)
     index = encode_sites(rows, sequences, flank)
     return LabelledWindows(rows.drop(columns=["window"], errors="ignore"), index, flank, residues)
 

@@ -78,7 +78,7 @@ def test_train_background_gives_percentiles_and_stringency(trained, tmp_path):
     assert (frame["predicted"] == called(frame["score"], high)).all()
     shown = CliRunner().invoke(cli, ["models", str(run)])
     assert shown.exit_code == 0 and "background:        human_sample.fasta" in shown.output
-    assert "medium (default)" in shown.output and "held-out AKT sites found" in shown.output
+    assert "medium (default)" in shown.output and "held-out sites found" in shown.output
 
 
 def test_evaluate_prints_metrics_and_writes_files(trained, tmp_path):

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from phosnet.akt import Recipe, average_models, evaluate, predict_windows, train
+from phosnet.bundle import load_model
 from phosnet.datasets import labelled_windows
 from phosnet.errors import InputError
 
@@ -33,7 +34,9 @@ def test_run_folder_is_complete(run):
                  "predictions.tsv", "validation_roc.png", "validation_pr.png", "test_roc.png"):
         assert (run.run_dir / name).exists(), name
     meta = json.loads((run.run_dir / "model.json").read_text())
-    assert meta["window"] == 31 and meta["flank"] == 15 and meta["residues"] == "ST"
+    assert meta["window"] == 31 and meta["flank"] == 15 and meta["residues"] == ["S", "T"]
+    assert meta["kinases"] == ["AKT1", "AKT2", "AKT3"]  # the table names none: the AKT task's default
+    assert meta["description"].startswith("AKT1/AKT2/AKT3 S/T site model")
     assert set(meta["thresholds"]) == {"0.90", "0.95", "0.99"}
     assert len(meta["training_data_sha256"]) == 64
     assert meta["metrics"]["n"] == 87  # the test split of the tiny table
@@ -204,3 +207,25 @@ def test_hard_negatives_are_weighted(tmp_path):
                    config={**SMALL, "epochs": 1, "hard_negatives": str(listed), "hard_negative_weight": 4.0})
     assert result.metadata["recipe"]["hard_negative_weight"] == 4.0
     assert (tmp_path / "hard" / "model.keras").exists()
+
+
+def test_training_records_the_kinases_of_the_table_or_the_ones_given(tmp_path):
+    """A model knows its kinase: the kinases its table's positives name, or those given (then positives of other
+    kinases only are negatives); adding another kinase's model is train, build its background, drop it in."""
+    import pandas as pd
+
+    table = pd.read_csv(SITES, sep="\t")
+    positives = table.index[table["label"] == 1]
+    table["kinases"] = ""
+    table.loc[positives, "kinases"] = "PRKACA"
+    table.loc[positives[::3], "kinases"] = "PRKACA,AKT1"
+    sites = tmp_path / "sites.tsv"
+    table.to_csv(sites, sep="\t", index=False)
+    small = {**SMALL, "epochs": 1}
+    named = train(sites, PROTEINS, out_dir=tmp_path / "named", config=small, seed=1, name="pka")
+    assert named.metadata["kinases"] == ["AKT1", "PRKACA"]
+    assert load_model(tmp_path / "named").kinases == ("AKT1", "PRKACA")
+    given = train(sites, PROTEINS, out_dir=tmp_path / "given", config=small, seed=1, name="akt", kinases=["akt1"])
+    assert given.metadata["kinases"] == ["AKT1"]
+    test = table[table["split"] == "test"]
+    assert given.metrics["test"]["positives"] == int(test["kinases"].eq("PRKACA,AKT1").sum())

@@ -10,7 +10,8 @@ For each bundled model (``phosnet/pretrained/NAME.keras``):
    and stores the quantile table, the thresholds of the stringency levels (top 0.2 / 1 / 5% of those sites)
    and how many sites each level calls, in ``phosnet/pretrained/NAME.json`` under ``"background"``
    (:func:`phosnet.background_build.build_background`);
-2. measures each level's sensitivity on the held-out AKT sites: the 62 positives of the test split of
+2. measures each level's sensitivity on the held-out sites of the model's kinases (its metadata's ``kinases``;
+   the ``kinases`` column of ``--sites``): for the AKT models the 62 positives of the test split of
    ``data/akt_sites.tsv`` (proteins never trained on, nor used to pick thresholds), and the share of the test
    proteins' other S/T it calls;
 3. recomputes the table on the committed 40-protein sample ``tests/data/background/human_sample.fasta`` and
@@ -44,13 +45,18 @@ PRETRAINED = ROOT / "phosnet" / "pretrained"
 
 
 def held_out(model: Path, background: dict, sites: Path, proteins: Path) -> None:
-    """Add, per level, the sensitivity on the test split's AKT sites and the share of its other S/T called."""
+    """Add, per level, the sensitivity on the test split's sites of the model's kinases and the share of its other
+    S/T called."""
     import phosnet
     from phosnet.background import add_held_out
+    from phosnet.datasets import kinase_labels
     from phosnet.io.fasta import read_proteins
 
+    kinases = phosnet.load_model(model).kinases
     table = pd.read_csv(sites, sep="\t")
-    test = table[table["split"] == "test"]
+    test = table[table["split"] == "test"].copy()
+    if kinases and "kinases" in test.columns:  # the sites of the model's own kinases (metadata "kinases")
+        test["label"] = kinase_labels(test["label"], test["kinases"], kinases)
     sequences = read_proteins(proteins)
     scored = phosnet.predict({p: sequences[p] for p in sorted(set(test["protein_id"]))}, model=model, threshold=1.0)
     merged = test.merge(scored[["protein_id", "position", "score"]], on=["protein_id", "position"], validate="1:1")

@@ -14,9 +14,9 @@ module                      what it holds
 from phosnet.akt.api import EvaluationResult, TrainResult, evaluate, predict_windows, train
 from phosnet.akt.combine import average_models, inference_copy, soup_models
 from phosnet.akt.data import read_site_set, sample_weights
-from phosnet.akt.recipe import Recipe, read_config
+from phosnet.akt.recipe import Recipe, read_config, resolve_recipe
 
 __all__ = [
     "EvaluationResult", "Recipe", "TrainResult", "average_models", "evaluate", "inference_copy", "predict_windows",
-    "read_config", "read_site_set", "sample_weights", "soup_models", "train",
+    "read_config", "read_site_set", "resolve_recipe", "sample_weights", "soup_models", "train",
 ]

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,7 +47,7 @@ from phosnet.bundle import (
     write_metadata,
 )
 from phosnet.calling import DEFAULT_SPECIFICITY, called
-from phosnet.datasets import SPLIT_SYNONYMS, LabelledWindows, labelled_windows, read_window_table
+from phosnet.datasets import SPLIT_SYNONYMS, LabelledWindows, labelled_windows, read_window_table, table_kinases
 from phosnet.engines import make_engine, predict_windows
 from phosnet.errors import InputError
 from phosnet.evaluation import binary_metrics, plot_curves
@@ -115,6 +116,7 @@ def train(
     verbose: int = 0,
     progress: bool = False,
     background: str | os.PathLike | None = None,
+    kinases: Sequence[str] | None = None,
 ) -> TrainResult:
     """Train an AKT site model on a site table and proteins; leave a complete run folder in ``out_dir``.
 
@@ -150,6 +152,10 @@ def train(
         A reference proteome (FASTA): the trained model scores its every S/T and stores the quantile table that
         gives scans their ``percentile`` column and ``--stringency`` levels (:mod:`phosnet.background`), with
         what each level finds on the test split.
+    kinases
+        The kinases the model predicts (recorded in its metadata as ``kinases``). Default: those the site table's
+        positives name in its ``kinases`` column, else :data:`DEFAULT_KINASES`. Given explicitly, positives of
+        other kinases only become negatives.
 
     Returns
     -------
@@ -169,7 +175,8 @@ def train(
 
     fractions = (1.0 - validation_fraction - test_fraction, validation_fraction, test_fraction)
     data = labelled_windows(sites, proteins, flank=flank, residues=residues, split_column=split_column,
-                            split_seed=split_seed, fractions=fractions)
+                            split_seed=split_seed, fractions=fractions, kinases=kinases)
+    kinases = [k.strip().upper() for k in kinases] if kinases else (table_kinases(data.table) or list(DEFAULT_KINASES))
     for split in ("train", "validation"):
         part = data.subset(split)
         if len(part) == 0 or part.labels.min() == part.labels.max():
@@ -205,9 +212,10 @@ def train(
     train_table = data.subset("train").table
     metadata = bundle_metadata(
         name=name,
-        description=description or _describe(recipe),
+        description=description or _describe(recipe, kinases, residues),
         flank=flank,
         residues=residues,
+        kinases=kinases,
         input_encoding=options.encoding,
         thresholds=metrics["validation"]["thresholds"],
         default_specificity=DEFAULT_SPECIFICITY,
@@ -247,10 +255,14 @@ def _background(model_path: Path, proteome: str | os.PathLike, predictions: pd.D
     return entry
 
 
-def _describe(recipe: Recipe) -> str:
+DEFAULT_KINASES = ("AKT1", "AKT2", "AKT3")
+"""The kinases of a model trained on a site table that names none (the AKT task's default)."""
+
+
+def _describe(recipe: Recipe, kinases: Sequence[str], residues: str) -> str:
     """The default description of a trained model."""
     return (
-        f"AKT (PKB) S/T site model: Conv1D+BatchNorm, {recipe.ensemble} member(s)"
+        f"{'/'.join(kinases)} {'/'.join(residues)} site model: Conv1D+BatchNorm, {recipe.ensemble} member(s)"
         + ({"soup": " (weight-averaged: one network)", "distill": " (distilled into one network)"}
            .get(recipe.combine, "") if recipe.ensemble > 1 else "")
         + (f", pretrained on {Path(recipe.pretrain).name}" if recipe.pretrain else "")
@@ -347,7 +359,9 @@ def evaluate(
         ``None`` (the bundled default), a bundled name, a ``.keras`` path or a run folder (see
         :func:`phosnet.bundle.load_model`).
     sites, proteins
-        Site table and FASTA, as for :func:`train`. Positives-only tables get every other S/T as negatives.
+        Site table and FASTA, as for :func:`train`. Positives-only tables get every other candidate residue (the
+        model's ``residues``) as negatives; with a ``kinases`` column, the positives are the sites of the model's
+        kinases (a site of other kinases only is a negative).
     split
         Evaluate only the rows of this split (default ``"test"``; ``"all"`` or ``None``: every row). The split
         comes from the table's ``split_column``; without one, from the split recorded in the model's run folder
@@ -366,7 +380,7 @@ def evaluate(
     make_engine(loaded, "auto")  # before any work: a model the numpy engine cannot run needs TensorFlow
     flank, residues = int(loaded.flank), str(loaded.residues)
     data = labelled_windows(sites, proteins, flank=flank, residues=residues, split_column=split_column,
-                            missing_split="none")
+                            missing_split="none", kinases=loaded.kinases or None)  # the model's kinases' sites
     if split is not None and str(split).strip().lower() != "all":
         if str(split).strip().lower() not in SPLIT_SYNONYMS:
             raise InputError(f"split {split!r} is not train, validation, test or all")
@@ -408,6 +422,7 @@ def evaluate(
     thresholds = loaded.metadata.get("thresholds") or None
     metrics = binary_metrics(predictions["label"], scores, thresholds=thresholds)
     metrics["model"] = loaded.name
+    metrics["kinases"] = list(loaded.kinases)
     metrics["split"] = used
     metrics["split_source"] = source
     metrics["proteins"] = proteins_used

@@ -23,6 +23,11 @@ def _metric_line(metrics: dict[str, Any]) -> str:
     return "  ".join(parts)
 
 
+def _predicts(meta: dict[str, Any]) -> str:
+    """What a model predicts, from its metadata: ``AKT1/AKT2/AKT3 S/T`` (``? S/T`` when it names no kinase)."""
+    return f"{'/'.join(meta.get('kinases') or ['?'])} {'/'.join(meta.get('residues') or 'ST')}"
+
+
 def _background_lines(background: dict | None) -> list[str]:
     """The background and what each stringency level calls and finds (``phosnet models NAME``)."""
     if not background:
@@ -32,7 +37,7 @@ def _background_lines(background: dict | None) -> list[str]:
         f"background:        {background.get('source', '-')} ({background.get('sites', 0):,} S/T; sha256 "
         f"{str(background.get('source_sha256', '-'))[:12]}...), made by {background.get('command', '-')}",
         f"stringency:        {'level':<17} {'top':>5} {'score >=':>9}  {'background calls':>16}  "
-        f"{'held-out AKT sites found':>24}  {'held-out other S/T called':>25}",
+        f"{'held-out sites found':>24}  {'held-out other S/T called':>25}",
     ]
     for level, numbers in (background.get("stringency") or {}).items():
         found, other = numbers.get("test_sensitivity"), numbers.get("test_other_st_called")
@@ -45,7 +50,7 @@ def _background_lines(background: dict | None) -> list[str]:
             f"{numbers.get('background_calls', 0):>16,}  {found_text:>24}  {other_text:>25}"
         )
     if any("test_sensitivity" in numbers for numbers in (background.get("stringency") or {}).values()):
-        lines.append("                   held-out: the test split's proteins, never trained on")
+        lines.append("                   held-out: its kinases' sites in the test split's proteins, never trained on")
     return lines
 
 
@@ -67,7 +72,7 @@ def models(name: str | None, as_json: bool) -> None:
         for model_name in names:
             meta = load_model(model_name).metadata
             mark = " (default)" if model_name == DEFAULT_MODEL else ""
-            click.echo(f"{model_name}{mark}\t{meta.get('description', '')}")
+            click.echo(f"{model_name}{mark}\t{_predicts(meta)}\t{meta.get('description', '')}")
         click.echo("\nphosnet models NAME shows one in detail.")
         return
     meta = load_model(name).metadata
@@ -77,8 +82,9 @@ def models(name: str | None, as_json: bool) -> None:
     lines = [
         f"name:              {meta.get('name')}",
         f"description:       {meta.get('description', '')}",
-        f"window:            {meta.get('window')} (flank {meta.get('flank')}), residues {meta.get('residues')}, "
-        f"input {meta.get('input_encoding')}",
+        f"predicts:          {_predicts(meta)} sites (kinases {', '.join(meta.get('kinases') or ['not recorded'])}; "
+        f"residues {', '.join(meta.get('residues') or 'ST')})",
+        f"window:            {meta.get('window')} (flank {meta.get('flank')}), input {meta.get('input_encoding')}",
         "thresholds:        " + ", ".join(
             f"{float(k):.0%} specificity -> {float(v):.4f}" for k, v in (meta.get("thresholds") or {}).items()
         ) + f" (default {meta.get('default_specificity')}; set on the validation split)",

@@ -54,6 +54,9 @@ def _summary(metrics: dict[str, Any]) -> str:
 @click.option("--seed", type=int, default=0, help="Seed of the first member (member i uses seed + i).")
 @click.option("--flank", type=click.IntRange(0), default=DEFAULT_FLANK, help="Residues each side of the site.")
 @click.option("--residues", default=DEFAULT_RESIDUES, help="Candidate residues (negatives of positives-only tables).")
+@click.option("--kinases", default=None, metavar="K1,K2",
+              help="The kinases the model predicts (recorded in its metadata; positives of other kinases only "
+                   "become negatives)  [default: those SITES' kinases column names, else AKT1,AKT2,AKT3]")
 @click.option("--split-column", default="split",
               help="Column with train/validation/test. Without it, proteins (or 'cluster' values) are split "
                    "at random 70/15/15 with --split-seed.")
@@ -73,9 +76,9 @@ def _summary(metrics: dict[str, Any]) -> str:
 @click.pass_context
 def train(ctx: click.Context, sites: Path, proteins: Path, out_dir: Path, recipe: str | None, config: Path | None,
           epochs: int | None, batch_size: int | None, ensemble: int | None, pretrain: Path | None,
-          hard_negatives: Path | None, seed: int, flank: int, residues: str, split_column: str, split_seed: int,
-          validation_split: float, test_split: float, name: str, background: Path | None, resume: bool,
-          architecture: str | None) -> None:
+          hard_negatives: Path | None, seed: int, flank: int, residues: str, kinases: str | None, split_column: str,
+          split_seed: int, validation_split: float, test_split: float, name: str, background: Path | None,
+          resume: bool, architecture: str | None) -> None:
     """Train an AKT site model on SITES (a site table) and PROTEINS (FASTA).
 
     SITES lists protein_id and position, with a 0/1 label for every candidate or only the positives (then every
@@ -121,6 +124,7 @@ def train(ctx: click.Context, sites: Path, proteins: Path, out_dir: Path, recipe
         flank=flank, residues=residues, split_column=split_column, split_seed=split_seed,
         validation_fraction=validation_split, test_fraction=test_split, pretrain=pretrain, ensemble=ensemble,
         resume=resume, name=name, command=command, progress=not quiet, background=background,
+        kinases=[k.strip() for k in kinases.split(",") if k.strip()] if kinases else None,
     )
     click.echo(f"validation  {_summary(result.metrics['validation'])}")
     if "test" in result.metrics:
