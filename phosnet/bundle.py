@@ -37,6 +37,7 @@ from phosnet.calling import DEFAULT_THRESHOLD
 from phosnet.encoding import ALPHABET
 from phosnet.errors import InputError, PhosnetError
 from phosnet.io.run_folder import METADATA_FILE, MODEL_FILE, MODEL_RECORD_FILE
+from phosnet.precision import Precision
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +139,20 @@ class PhosnetModel:
     def background(self) -> Background | None:
         """The reference background (percentiles, stringency levels) stored in the metadata, if any."""
         return Background.from_metadata(self.metadata)
+
+    @cached_property
+    def precision(self) -> Precision | None:
+        """The calibrated precision table (percentile -> precision and interval) stored in the metadata, if any;
+        it reads the background's percentiles, so a model without a background has none."""
+        return Precision.from_metadata(self.metadata) if self.background is not None else None
+
+    def precisions(self, percentiles: np.ndarray | None) -> np.ndarray | None:
+        """``(n, 3)`` precision, low, high of each percentile (:mod:`phosnet.precision`); ``None`` when the model
+        has no precision table or there are no percentiles."""
+        table = self.precision
+        if table is None or percentiles is None:
+            return None
+        return table.columns(percentiles)
 
     def threshold(self, specificity: float | None = None) -> float:
         """The score threshold for ``specificity`` (default: the model's ``default_specificity``).

@@ -27,7 +27,7 @@ from phosnet.mutations import ProteinIndex, Site, SiteScorer, checked_site, padd
 
 EXPLAIN_COLUMNS = [
     "protein_id", "site", "position", "offset", "mutation", "wild_type", "substitute",
-    "score", "delta", "percentile", "delta_percentile", "predicted", "model",
+    "score", "delta", "percentile", "delta_percentile", "precision", "predicted", "model",
 ]
 """Columns of the explain table, in order."""
 
@@ -162,6 +162,7 @@ def _frame(
             "delta": scores - wild_score,
             "percentile": percentile,
             "delta_percentile": percentile - wild_percentile,
+            "precision": scorer.precision(scores),
             "predicted": scorer.called(scores),
             "model": [scorer.model_name] * n,
         },
@@ -200,6 +201,7 @@ def explain(
         amino acids and ``X``): ``protein_id, site`` (``S473``), ``position`` (the site's), ``offset``,
         ``mutation`` (``R470A``), ``wild_type, substitute, score, delta`` (score minus the wild type's; ``0`` on
         the wild-type rows), ``percentile, delta_percentile`` (in the model's background; ``NaN`` without one),
+        ``precision`` (calibrated, :mod:`phosnet.precision`; ``NaN`` without a precision table),
         ``predicted, model``. A substitution of the site residue by a non-candidate leaves no site: ``score``
         and ``delta`` are ``NaN`` and ``predicted`` is false.
     """

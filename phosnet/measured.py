@@ -36,6 +36,9 @@ window     the model's window around the site (``X`` = padding)
 matches    how many places of the FASTA the input was placed on (a peptide in several proteins: one row each)
 score      the model's score (empty when not scored)
 percentile rank of the score in the model's reference background (0-100)
+precision  calibrated precision (0-1) of that percentile, with ``precision_low``, ``precision_high`` (its 95%
+           interval): the out-of-fold share of known sites among the S/T of known substrates scored at or
+           above it (:mod:`phosnet.precision`); empty for a model without a precision table
 call       ``true`` when the site is called under the rule (``--stringency``/``--specificity``/``--threshold``)
 status     ``scored`` or ``not scored``
 reason     why a site is not scored (empty for scored sites)
@@ -69,7 +72,7 @@ logger = logging.getLogger(__name__)
 
 SITE_COLUMNS = (
     "protein", "accession", "gene", "position", "residue", "site", "window", "matches", "score", "percentile",
-    "call", "status", "reason", "model",
+    "precision", "precision_low", "precision_high", "call", "status", "reason", "model",
 )
 """The output's own columns, in order (after ``line``, ``input`` and the input table's columns)."""
 
@@ -410,6 +413,9 @@ def score_site_table(
             percentiles[wanted] = scorer.percentile(scores[wanted])
             calls[wanted] = scorer.called(scores[wanted])
 
+    precisions = scorer.settings.model.precisions(percentiles)
+    if precisions is None:
+        precisions = np.full((n, 3), np.nan)
     model_residues = "/".join(scorer.residues)
     taken = {"line", "input", *SITE_COLUMNS}
     ids = proteome.ids if proteome is not None else []
@@ -444,6 +450,9 @@ def score_site_table(
         "matches": np.asarray(placed.matches, dtype=np.int64),
         "score": scores,
         "percentile": percentiles,
+        "precision": precisions[:, 0],
+        "precision_low": precisions[:, 1],
+        "precision_high": precisions[:, 2],
         "call": calls,
         "status": status,
         "reason": why,

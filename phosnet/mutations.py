@@ -90,6 +90,12 @@ class SiteScorer:
             return np.full(len(scores), np.nan)
         return background.percentile(np.asarray(scores, dtype=np.float64))
 
+    def precision(self, scores: np.ndarray) -> np.ndarray:
+        """Calibrated precision (0-1) of each score, as a scan computes it (:mod:`phosnet.precision`); ``NaN``
+        for no site, and everywhere when the model carries no precision table."""
+        columns = self.settings.model.precisions(self.percentile(scores))
+        return np.full(len(scores), np.nan) if columns is None else columns[:, 0]
+
     def called(self, scores: np.ndarray) -> np.ndarray:
         """The call at the threshold in use (``False`` for no site), by the scan's rule (:mod:`phosnet.calling`)."""
         return called(scores, self.threshold)

@@ -105,6 +105,8 @@ def resolve_settings(
         logger.warning("model %s has no background table: the percentile column is empty", loaded.name)
     elif threshold is None and specificity is None and stringency is None:
         stringency = DEFAULT_STRINGENCY
+    if loaded.precision is None:
+        logger.info("model %s has no precision table: the precision columns are empty", loaded.name)
     if stringency is not None:
         assert background is not None
         threshold = background.threshold(stringency)
@@ -144,8 +146,8 @@ def scan_batches(
         pairs = engine.score_stream((batch, batch.code, batch.starts, model.window) for batch in raw)
         try:
             for batch, scores in pairs:
-                yield batch.scored(scores, call(scores), model.name,
-                                   None if background is None else background.percentile(scores))
+                percentiles = None if background is None else background.percentile(scores)
+                yield batch.scored(scores, call(scores), model.name, percentiles, model.precisions(percentiles))
         finally:
             pairs.close()
             raw.close()
@@ -236,7 +238,8 @@ def predict(
     -------
     pandas.DataFrame
         One row per candidate residue: ``protein_id, accession, gene, position`` (1-based), ``residue,
-        window, score, percentile, predicted, model`` (see :mod:`phosnet.io.rows`).
+        window, score, percentile, precision, precision_low, precision_high, predicted, model`` (see
+        :mod:`phosnet.io.rows`).
     """
     import pandas as pd
 
@@ -267,6 +270,7 @@ def summary_dict(settings: ScanSettings, **counts: Any) -> dict[str, Any]:
         "stringency": settings.stringency,
         "rule": settings.rule,
         "percentiles": settings.model.background is not None,
+        "precision": settings.model.precision is not None,
         **counts,
     }
 

@@ -38,6 +38,7 @@ from phosnet.mutations import ProteinIndex, SiteScorer, padded_code, site_scorer
 VARIANT_COLUMNS = [
     "protein_id", "input_protein", "variant", "input", "hgvs", "site", "position", "offset",
     "ref_score", "alt_score", "delta", "ref_percentile", "alt_percentile", "delta_percentile",
+    "ref_precision", "alt_precision",
     "ref_predicted", "alt_predicted", "effect", "model",
 ]
 """Columns of the variants table, in order."""
@@ -281,6 +282,8 @@ def _frame(
             "ref_percentile": ref_percentile,
             "alt_percentile": alt_percentile,
             "delta_percentile": alt_percentile - ref_percentile,
+            "ref_precision": scorer.precision(ref_score),
+            "alt_precision": scorer.precision(alt_score),
             "ref_predicted": ref_call,
             "alt_predicted": alt_call,
             "effect": effect,
@@ -350,6 +353,7 @@ def score_variants(
         residue of the reference, or of the alternative for a created site), ``position, offset`` (variant
         minus site position), ``ref_score, alt_score, delta, ref_percentile, alt_percentile,
         delta_percentile`` (empty where there is no site; percentiles also for a model without a background),
+        ``ref_precision, alt_precision`` (calibrated, :mod:`phosnet.precision`; empty without a precision table),
         ``ref_predicted, alt_predicted, effect`` (see the module docstring), ``model``. A
         variant with no S/T within ``flank`` residues gives no row.
     """

@@ -25,6 +25,7 @@ from phosnet.cli import main
 from phosnet.errors import InputError, PhosnetError
 from phosnet.io.atomic import atomic_output, atomic_save
 from phosnet.io.outputs import check_outputs, check_run_folder
+from phosnet.io.rows import SITE_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = str(ROOT / "tests" / "data" / "scan" / "tiny.keras")
@@ -522,7 +523,7 @@ def _pipe_filled(fd: int, proc: subprocess.Popen, timeout: float = 120.0) -> boo
 
 @pytest.mark.slow
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-@pytest.mark.parametrize("fmt, columns", [("tsv", 10), ("gff3", 9)])
+@pytest.mark.parametrize("fmt, columns", [("tsv", len(SITE_COLUMNS)), ("gff3", 9)])
 def test_a_stopped_scan_to_a_pipe_ends_at_a_row_boundary(big_fasta, signum, code, fmt, columns):
     """`phosnet scan big.fa | slow_reader`, stopped while the scan is blocked writing into the full pipe: what the
     reader gets is whole rows (every line complete, the full column count), never half a row."""

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 import phosnet
 from phosnet.cli import cli, main
-from phosnet.io.rows import SITE_COLUMNS
+from phosnet.io.rows import PRECISION_COLUMNS, SITE_COLUMNS
 
 DATA = Path(__file__).parent / "data" / "scan"
 TINY = str(DATA / "tiny.keras")
@@ -41,9 +41,10 @@ def expected(tiny_example_scan: pd.DataFrame) -> pd.DataFrame:
 
 
 def read_table(path: Path | io.StringIO, sep: str = "\t") -> pd.DataFrame:
-    """A written site table as the API's DataFrame (empty accession/gene strings, empty percentile NaN)."""
-    return pd.read_csv(path, sep=sep, dtype={"accession": str, "gene": str, "percentile": float},
-                       keep_default_na=False, na_values={"percentile": [""]})
+    """A written site table as the API's DataFrame (empty accession/gene strings, empty numbers NaN)."""
+    numbers = ["percentile", *PRECISION_COLUMNS]
+    return pd.read_csv(path, sep=sep, dtype={"accession": str, "gene": str, **dict.fromkeys(numbers, float)},
+                       keep_default_na=False, na_values=dict.fromkeys(numbers, [""]))
 
 
 def test_tsv_file_equals_api(tmp_path: Path, expected: pd.DataFrame) -> None:

@@ -127,6 +127,15 @@ def test_page_scans_explains_and_downloads_what_the_cli_writes(
     cells = [c.text for c in s9[0].find_elements(By.TAG_NAME, "td")]
     assert cells[1:5] == ["P49841", "GSK3B", "9", "S"] and cells[-1] == "called"
     assert "akt-default" in driver.find_element(By.ID, "summary").text  # type: ignore[attr-defined]
+    # the calibrated precision the CLI writes for S9, shown with its interval on hover
+    from phosnet import predict
+
+    expected = predict(example_fasta).set_index(["protein_id", "position"]).loc[("sp|P49841|GSK3B_HUMAN", 9)]
+    headers = [h.text.split(" ")[0] for h in driver.find_elements(By.CSS_SELECTOR, "#sites thead th")]
+    precision_cell = s9[0].find_elements(By.TAG_NAME, "td")[headers.index("precision")]
+    assert precision_cell.text == f"{expected['precision']:.3f}"
+    assert precision_cell.get_attribute("title") == \
+        f"95% interval {expected['precision_low']:.3f}-{expected['precision_high']:.3f}"
 
     driver.find_element(By.ID, "filter").send_keys("GSK3B")  # type: ignore[attr-defined]
     driver.find_element(By.ID, "called-only").click()  # type: ignore[attr-defined]

@@ -37,7 +37,7 @@ def explain(
 
     SITE is PROTEIN:S473 (protein id, UniProt accession, entry name or gene; S473 alone for a one-protein FASTA).
     Writes one row per site x offset x substitute: protein_id, site, position, offset, mutation, wild_type,
-    substitute, score, delta, percentile, delta_percentile, predicted, model.
+    substitute, score, delta, percentile, delta_percentile, precision, predicted, model.
 
     \b
     Example:

@@ -28,7 +28,29 @@ def _predicts(meta: dict[str, Any]) -> str:
     return f"{'/'.join(meta.get('kinases') or ['?'])} {'/'.join(meta.get('residues') or 'ST')}"
 
 
-def _background_lines(background: dict | None) -> list[str]:
+def _precision_text(meta: dict[str, Any], top_percent: float) -> str:
+    """The calibrated precision at a stringency level's percentile, with its interval (``-`` without a table)."""
+    import numpy as np
+
+    from phosnet.precision import Precision
+
+    table = Precision.from_metadata(meta)
+    if table is None:
+        return "-"
+    value, low, high = (float(v[0]) for v in table.lookup(np.array([100.0 - top_percent])))
+    return f"{value:.2f} ({low:.2f}-{high:.2f})"
+
+
+def _precision_lines(meta: dict[str, Any]) -> list[str]:
+    """Where the model's precision column comes from (``phosnet models NAME``)."""
+    table = meta.get("precision")
+    if not table:
+        return ["precision:         none (empty precision columns)"]
+    return [f"precision:         {table.get('method', '-')}; fitted on {table.get('sites', 0):,} S/T "
+            f"({table.get('positives', 0)} known sites) of {table.get('source', '-')}"]
+
+
+def _background_lines(background: dict | None, meta: dict[str, Any]) -> list[str]:
     """The background and what each stringency level calls and finds (``phosnet models NAME``)."""
     if not background:
         return ["background:        none (empty percentile column; --stringency needs one: "
@@ -37,7 +59,7 @@ def _background_lines(background: dict | None) -> list[str]:
         f"background:        {background.get('source', '-')} ({background.get('sites', 0):,} S/T; sha256 "
         f"{str(background.get('source_sha256', '-'))[:12]}...), made by {background.get('command', '-')}",
         f"stringency:        {'level':<17} {'top':>5} {'score >=':>9}  {'background calls':>16}  "
-        f"{'held-out sites found':>24}  {'held-out other S/T called':>25}",
+        f"{'held-out sites found':>24}  {'held-out other S/T called':>25}  {'precision (95% interval)':>24}",
     ]
     for level, numbers in (background.get("stringency") or {}).items():
         found, other = numbers.get("test_sensitivity"), numbers.get("test_other_st_called")
@@ -47,7 +69,8 @@ def _background_lines(background: dict | None) -> list[str]:
         label = level + (" (default)" if level == "medium" else "")
         lines.append(
             f"                   {label:<17} {numbers['top_percent']:>4g}% {numbers['threshold']:>9.4g}  "
-            f"{numbers.get('background_calls', 0):>16,}  {found_text:>24}  {other_text:>25}"
+            f"{numbers.get('background_calls', 0):>16,}  {found_text:>24}  {other_text:>25}  "
+            f"{_precision_text(meta, float(numbers['top_percent'])):>24}"
         )
     if any("test_sensitivity" in numbers for numbers in (background.get("stringency") or {}).values()):
         lines.append("                   held-out: its kinases' sites in the test split's proteins, never trained on")
@@ -97,7 +120,8 @@ def models(name: str | None, as_json: bool) -> None:
         lines.append(f"pretraining data:  sha256 {meta['pretrain_sha256']}")
     if meta.get("recipe"):
         lines.append(f"recipe:            {json.dumps(meta['recipe'], sort_keys=True)}")
-    lines.extend(_background_lines(meta.get("background")))
+    lines.extend(_background_lines(meta.get("background"), meta))
+    lines.extend(_precision_lines(meta))
     versions = f"phosnet {meta.get('phosnet_version', '-')}, TensorFlow {meta.get('tensorflow_version', '-')}"
     lines.append(f"versions:          {versions}")
     lines.append(f"created:           {meta.get('created', '-')}")

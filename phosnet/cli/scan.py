@@ -86,8 +86,10 @@ def scan(
     """Score every S/T (or --residues) of the proteins in INPUT (FASTA, .gz, or '-' for stdin).
 
     Writes one row per candidate residue: protein_id, accession, gene, position (1-based), residue, window,
-    score, percentile (0-100 against the model's human-proteome background), predicted, model. Ends with one
-    line on stderr (proteins, sites, calls, seconds, output) unless -q.
+    score, percentile (0-100 against the model's human-proteome background), precision, precision_low,
+    precision_high (calibrated: the out-of-fold share of known sites among substrate S/T scored at or above
+    that percentile, with its 95% interval), predicted, model. Ends with one line on stderr (proteins, sites,
+    calls, seconds, output) unless -q.
 
     \b
     Example:

@@ -73,7 +73,8 @@ def sites(
     MaxQuant's Phospho (STY)Sites.txt (reverse and contaminant rows dropped and counted).
 
     Output columns: line, input, the table's own columns, protein, accession, gene, position, residue, site,
-    window, matches, score, percentile, call, status, reason, model. Scores, percentiles and calls are those
+    window, matches, score, percentile, precision, precision_low, precision_high, call, status, reason, model.
+    Scores, percentiles, precisions and calls are those
     phosnet scan gives for the same protein and position. Y sites are listed as 'not scored'.
 
     \b

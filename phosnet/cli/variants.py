@@ -43,7 +43,7 @@ def variants(
     VARIANTS is a TSV (or .csv) with columns protein_id (FASTA id, UniProt accession, entry name or gene) and
     variant (R23W or p.Arg23Trp). Writes one row per variant x S/T whose window holds it: protein_id,
     variant, hgvs, site, position, offset, ref_score, alt_score, delta, ref/alt/delta percentile,
-    ref_predicted, alt_predicted, effect (gain, loss, created, destroyed, none), model.
+    ref/alt precision, ref_predicted, alt_predicted, effect (gain, loss, created, destroyed, none), model.
 
     \b
     Example:

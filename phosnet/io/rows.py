@@ -16,6 +16,11 @@ score      the model's float32 score, written with 9 significant digits in posit
            ``sort -n``) gives the model's order, with ties only where the floats tie
 percentile rank of the score against the model's reference background (every S/T of a reference
            proteome, 100 = highest); empty when the model has no background table
+precision  calibrated precision (0-1): the out-of-fold share of known sites among the S/T of known substrate
+           proteins scored at or above this percentile (:mod:`phosnet.precision`); empty when the model
+           carries no precision table
+precision_low, precision_high
+           its 95% cluster-bootstrap interval
 predicted  ``true``/``false``: whether the site is called under the scan's rule
 model      the model's name
 ========== =====================================================================================
@@ -35,12 +40,14 @@ import numpy as np
 
 from phosnet.encoding import ALPHABET
 from phosnet.io.uniprot import parse_header
+from phosnet.precision import PRECISION_DECIMALS
 
 if TYPE_CHECKING:
     import pandas as pd
 
 SITE_COLUMNS = (
-    "protein_id", "accession", "gene", "position", "residue", "window", "score", "percentile", "predicted", "model",
+    "protein_id", "accession", "gene", "position", "residue", "window", "score", "percentile", "precision",
+    "precision_low", "precision_high", "predicted", "model",
 )
 """Columns of a site table, in order."""
 
@@ -49,6 +56,9 @@ SCORE_DIGITS = 9
 
 PERCENTILE_DECIMALS = 2
 """Decimals written for percentiles (0.00-100.00)."""
+
+PRECISION_COLUMNS = ("precision", "precision_low", "precision_high")
+"""The calibrated precision and its interval, in the order of :attr:`SiteRows.precisions`' columns."""
 
 # ----------------------------------------------------------------------------------------------------------
 # Scores: 9 significant digits, positional, vectorised
@@ -174,6 +184,34 @@ def percentile_slots(percentiles: np.ndarray | None, n: int) -> np.ndarray:
     return _PERCENTILES[index].view(np.uint8).reshape(len(values), 8)
 
 
+_PRECISIONS: np.ndarray | None = None
+
+
+def precision_slots(precisions: np.ndarray | None, n: int) -> np.ndarray:
+    """Precisions (0-1) with :data:`~phosnet.precision.PRECISION_DECIMALS` decimals in ``(n, 8)`` NUL-padded ASCII
+    slots; all NUL (an empty field) for NaN or when ``precisions`` is ``None``."""
+    global _PRECISIONS
+    if precisions is None:
+        return np.zeros((n, 8), dtype=np.uint8)
+    if _PRECISIONS is None:
+        scale = 10**PRECISION_DECIMALS
+        words = [f"{i / scale:.{PRECISION_DECIMALS}f}".encode().ljust(8, b"\0") for i in range(scale + 1)]
+        _PRECISIONS = np.frombuffer(b"".join(words) + b"\0" * 8, dtype=np.uint64)  # last entry: empty
+    values = np.asarray(precisions, dtype=np.float64)
+    index = np.rint(np.clip(values, 0.0, 1.0) * 10**PRECISION_DECIMALS)
+    index = np.where(np.isfinite(values), index, len(_PRECISIONS) - 1).astype(np.int64)
+    return _PRECISIONS[index].view(np.uint8).reshape(len(values), 8)
+
+
+def format_precisions(precisions: np.ndarray | None, n: int) -> list[str]:
+    """Precisions as text (``0.412``); empty strings for NaN or when ``precisions`` is ``None``.
+
+    >>> format_precisions(np.array([0.41234, 1.0, np.nan]), 3)
+    ['0.412', '1.000', '']
+    """
+    return compact_rows(precision_slots(precisions, n))
+
+
 def format_percentiles(percentiles: np.ndarray | None, n: int) -> list[str]:
     """Percentiles as text (``99.87``); empty strings for NaN or when ``percentiles`` is ``None``.
 
@@ -195,7 +233,8 @@ class SiteRows:
     writer and the API's DataFrame take their rows from it. ``protein_ids`` (and ``descriptions``, the FASTA
     header text) hold each protein once; ``protein_index`` points every row into them. ``windows`` holds
     ``(n, width)`` integer indices into ``alphabet``, centred on the residue. ``percentiles`` is ``None`` when
-    the model has no background table. ``n_proteins`` counts the proteins read for the block, also those
+    the model has no background table; ``precisions`` (``(n, 3)``: :data:`PRECISION_COLUMNS`) is ``None`` when it
+    has no precision table. ``n_proteins`` counts the proteins read for the block, also those
     without a candidate (default: ``len(protein_ids)``). ``code``/``starts``, when set, are the proteins' codes
     padded and concatenated and each window's start in them (window ``i`` is ``code[starts[i]:][:width]``),
     which lets an engine share convolutions between overlapping windows.
@@ -214,6 +253,7 @@ class SiteRows:
     n_proteins: int = -1
     code: np.ndarray | None = None
     starts: np.ndarray | None = None
+    precisions: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.n_proteins < 0:
@@ -230,11 +270,12 @@ class SiteRows:
                    np.zeros(n, dtype=bool), **fields)
 
     def scored(
-        self, scores: np.ndarray, predicted: np.ndarray, model: str, percentiles: np.ndarray | None = None
+        self, scores: np.ndarray, predicted: np.ndarray, model: str, percentiles: np.ndarray | None = None,
+        precisions: np.ndarray | None = None,
     ) -> SiteRows:
         """The same sites with the scorer's columns filled in (the padded codes dropped: only engines read them)."""
-        return replace(self, scores=scores, predicted=predicted, model=model, percentiles=percentiles, code=None,
-                       starts=None)
+        return replace(self, scores=scores, predicted=predicted, model=model, percentiles=percentiles,
+                       precisions=precisions, code=None, starts=None)
 
     def __len__(self) -> int:
         return len(self.positions)
@@ -278,16 +319,18 @@ class SiteRows:
         return replace(
             self, protein_index=self.protein_index[mask], positions=self.positions[mask], windows=self.windows[mask],
             scores=self.scores[mask], predicted=self.predicted[mask],
-            percentiles=None if self.percentiles is None else self.percentiles[mask], code=None, starts=None,
+            percentiles=None if self.percentiles is None else self.percentiles[mask],
+            precisions=None if self.precisions is None else self.precisions[mask], code=None, starts=None,
         )
 
     def frame(self) -> pd.DataFrame:
         """The block as a tidy :class:`pandas.DataFrame` with :data:`SITE_COLUMNS` (score as float64, percentile NaN
-        when there is no background table)."""
+        when there is no background table, precisions NaN without a precision table)."""
         import pandas as pd
 
         accessions, genes = self.protein_fields()
         n = len(self)
+        precisions = np.full((n, 3), np.nan) if self.precisions is None else np.asarray(self.precisions, np.float64)
         return pd.DataFrame(
             {
                 "protein_id": self.per_row(self.protein_ids),
@@ -299,6 +342,7 @@ class SiteRows:
                 "score": np.asarray(self.scores, dtype=np.float64),
                 "percentile": np.full(n, np.nan) if self.percentiles is None
                 else np.asarray(self.percentiles, dtype=np.float64),
+                **{name: precisions[:, k] for k, name in enumerate(PRECISION_COLUMNS)},
                 "predicted": np.asarray(self.predicted, dtype=bool),
                 "model": np.full(n, self.model, dtype=object),
             },
@@ -308,7 +352,8 @@ class SiteRows:
 
 EMPTY_DTYPES = {
     "protein_id": object, "accession": object, "gene": object, "position": np.int64, "residue": object,
-    "window": object, "score": np.float64, "percentile": np.float64, "predicted": bool, "model": object,
+    "window": object, "score": np.float64, "percentile": np.float64, "precision": np.float64,
+    "precision_low": np.float64, "precision_high": np.float64, "predicted": bool, "model": object,
 }
 """dtypes of the API's DataFrame (for an empty result)."""
 
@@ -321,5 +366,6 @@ def empty_frame() -> pd.DataFrame:
 
 
 __all__ = [
-    "SCORE_DIGITS", "SITE_COLUMNS", "SiteRows", "empty_frame", "format_percentiles", "format_scores", "score_slots",
+    "PRECISION_COLUMNS", "SCORE_DIGITS", "SITE_COLUMNS", "SiteRows", "empty_frame", "format_percentiles",
+    "format_precisions", "format_scores", "precision_slots", "score_slots",
 ]

@@ -1,7 +1,8 @@
 """Streaming writers for site tables: TSV, CSV and GFF3, written batch by batch, header once.
 
 Rows come from :class:`phosnet.io.rows.SiteRows`, the one place that defines the columns (``protein_id,
-accession, gene, position, residue, window, score, percentile, predicted, model``) and their values; this
+accession, gene, position, residue, window, score, percentile, precision, precision_low, precision_high,
+predicted, model``) and their values; this
 module only lays them out as text. No metadata in the header line. GFF3 rows use 1-based ``start = end =
 position``, type ``phosphorylation_site`` (Sequence Ontology SO:0001811), source ``phosnet``, the score in
 column 6 and the other columns as attributes. Written through :func:`phosnet.io.tables.open_table` (``kind="sites"``),
@@ -17,9 +18,9 @@ TSV and CSV rows are built as one byte buffer per block: every field is laid out
 ...                 np.array([True, False]), "m", descriptions=["sp|P31749|AKT1_HUMAN RAC-alpha GN=AKT1"])
 >>> SiteWriter(out, "csv").write(rows)
 >>> print(out.getvalue(), end="")
-protein_id,accession,gene,position,residue,window,score,percentile,predicted,model
-sp|P31749|AKT1_HUMAN,P31749,AKT1,2,M,XMS,0.910000026,,true,m
-sp|P31749|AKT1_HUMAN,P31749,AKT1,3,S,MST,0.0000199999995,,false,m
+protein_id,accession,gene,position,residue,window,score,percentile,precision,precision_low,precision_high,predicted,model
+sp|P31749|AKT1_HUMAN,P31749,AKT1,2,M,XMS,0.910000026,,,,,true,m
+sp|P31749|AKT1_HUMAN,P31749,AKT1,3,S,MST,0.0000199999995,,,,,false,m
 """
 
 from __future__ import annotations
@@ -29,7 +30,17 @@ from typing import IO
 
 import numpy as np
 
-from phosnet.io.rows import SITE_COLUMNS, SiteRows, format_percentiles, format_scores, percentile_slots, score_slots
+from phosnet.io.rows import (
+    PRECISION_COLUMNS,
+    SITE_COLUMNS,
+    SiteRows,
+    format_percentiles,
+    format_precisions,
+    format_scores,
+    percentile_slots,
+    precision_slots,
+    score_slots,
+)
 
 FORMATS = ("tsv", "csv", "gff3")
 """The layouts of a site table; which one a path gets is decided by :func:`phosnet.io.tables.table_format`."""
@@ -126,13 +137,19 @@ class SiteWriter:
         tails = _padded([f"{word}{sep}{model}\n" for word in ("false", "true")], "")
         positions = _position_slots(rows.positions)
         letters = rows.window_letters()
+        precisions = [precision_slots(None if rows.precisions is None else rows.precisions[:, k], n)
+                      for k in range(len(PRECISION_COLUMNS))]
         parts = [
             prefixes[np.asarray(rows.protein_index, dtype=np.intp)], positions, None, score_slots(rows.scores), None,
-            percentile_slots(rows.percentiles, n), None, tails[np.asarray(rows.predicted, dtype=np.intp)],
+            percentile_slots(rows.percentiles, n), None,
+            *(piece for slots in precisions for piece in (slots, None)),
+            tails[np.asarray(rows.predicted, dtype=np.intp)],
         ]
         sizes = [p.shape[1] if p is not None else 0 for p in parts]
         sizes[2] = 3 + width + 1  # sep residue sep window sep
-        sizes[4] = sizes[6] = 1  # sep after the score, sep after the percentile
+        separators = range(4, len(parts) - 1, 2)  # after the score, the percentile and each precision column
+        for k in separators:
+            sizes[k] = 1
         matrix = np.empty((n, sum(sizes)), dtype=np.uint8)
         at = 0
         for part, size in zip(parts, sizes, strict=True):
@@ -146,8 +163,8 @@ class SiteWriter:
         matrix[:, at + 2] = code
         matrix[:, at + 3 : at + 3 + width] = letters
         matrix[:, at + 3 + width] = code
-        matrix[:, at + sizes[2] + sizes[3]] = code
-        matrix[:, at + sizes[2] + sizes[3] + 1 + sizes[5]] = code
+        for k in separators:
+            matrix[:, sum(sizes[:k])] = code
         return matrix[matrix != 0].tobytes()
 
     @staticmethod
@@ -162,6 +179,11 @@ class SiteWriter:
         model_attr = _gff_escape(rows.model, _GFF_UNSAFE_ATTR)
         scores = format_scores(rows.scores)
         percentiles = [f";percentile={p}" if p else "" for p in format_percentiles(rows.percentiles, len(rows))]
+        if rows.precisions is not None:
+            texts = [format_precisions(rows.precisions[:, k], len(rows)) for k in range(len(PRECISION_COLUMNS))]
+            percentiles = [head + "".join(f";{name}={t[i]}" for name, t in zip(PRECISION_COLUMNS, texts, strict=True)
+                                          if t[i])
+                           for i, head in enumerate(percentiles)]
         called = np.where(np.asarray(rows.predicted, dtype=bool), "true", "false").tolist()
         return [
             f"{seqids[i]}\tphosnet\t{GFF3_TYPE}\t{p}\t{p}\t{s}\t.\t.\tName={r}{p}{extras[i]};residue={r};window={w}"

@@ -7,11 +7,11 @@ const MAX_SHOWN = 2000;
 const COLUMNS = [
   ["protein_id", "protein"], ["accession", "accession"], ["gene", "gene"], ["position", "position"],
   ["residue", "residue"], ["window", "window"], ["score", "score"], ["percentile", "percentile"],
-  ["predicted", "call"],
+  ["precision", "precision"], ["predicted", "call"],
 ];
 const VARIANT_COLUMNS = [
   "protein_id", "variant", "site", "offset", "ref_score", "alt_score", "delta", "ref_percentile",
-  "alt_percentile", "ref_predicted", "alt_predicted", "effect",
+  "alt_percentile", "ref_precision", "alt_precision", "ref_predicted", "alt_predicted", "effect",
 ];
 
 const state = { job: null, rows: [], proteins: [], byId: new Map(), sortKey: null, sortDir: -1, timer: null };
@@ -187,7 +187,7 @@ function renderHeader() {
     th.dataset.key = key;
     th.title = "sort";
     th.addEventListener("click", () => {
-      state.sortDir = state.sortKey === key ? -state.sortDir : (key === "score" || key === "percentile" ? -1 : 1);
+      state.sortDir = state.sortKey === key ? -state.sortDir : (key === "score" || key === "percentile" || key === "precision" ? -1 : 1);
       state.sortKey = key;
       renderHeader();
       renderTable();
@@ -227,10 +227,15 @@ function renderTable() {
     tr.dataset.position = String(r.position);
     for (const [key] of COLUMNS) {
       let text = r[key];
+      let title = "";
       if (key === "score") text = number(r.score, 4);
       else if (key === "percentile") text = r.percentile === null ? "" : r.percentile.toFixed(2);
-      else if (key === "predicted") text = r.predicted ? "called" : "";
+      else if (key === "precision" && r.precision !== null) {
+        text = r.precision.toFixed(3);
+        title = `95% interval ${r.precision_low.toFixed(3)}-${r.precision_high.toFixed(3)}`;
+      } else if (key === "predicted") text = r.predicted ? "called" : "";
       const td = el("td", text, key === "window" ? "window" : (key === "protein_id" ? "id" : ""));
+      if (title) td.title = title;
       tr.append(td);
     }
     tr.addEventListener("click", () => showSite(r));
