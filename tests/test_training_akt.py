@@ -209,6 +209,30 @@ def test_hard_negatives_are_weighted(tmp_path):
     assert (tmp_path / "hard" / "model.keras").exists()
 
 
+def test_unlabelled_negatives_can_weigh_less_positive_unlabelled(tmp_path):
+    """``unlabelled_weight``: the other S/T of substrates (some are unreported sites) weigh less than the known
+    sites and the known other-kinase sites; training with it alone runs on per-site weights."""
+    from phosnet.akt import sample_weights
+
+    table = labelled_windows(SITES, PROTEINS).subset("train").table
+    hard = table[table["label"] == 0].iloc[::4]
+    listed = tmp_path / "known.tsv"
+    hard.rename(columns={"protein_id": "accession"})[["accession", "position"]].to_csv(listed, sep="\t", index=False)
+    recipe = Recipe.from_dict({"hard_negatives": str(listed), "hard_negative_weight": 10.0, "positive_weight": 3.0,
+                               "unlabelled_weight": 0.5})
+    weights = sample_weights(table, recipe)
+    labels = table["label"].to_numpy()
+    is_hard = table.index.isin(hard.index)
+    assert np.all(weights[labels == 1] == 3.0) and np.all(weights[is_hard] == 10.0)
+    assert np.all(weights[(labels == 0) & ~is_hard] == 0.5)
+    assert sample_weights(table, Recipe.from_dict({"unlabelled_weight": 0.5})) is not None
+    with pytest.raises(InputError, match="must not be negative"):
+        Recipe.from_dict({"unlabelled_weight": -1.0})
+    result = train(SITES, PROTEINS, out_dir=tmp_path / "pu", seed=0, config={**SMALL, "epochs": 1,
+                                                                          "unlabelled_weight": 0.5})
+    assert result.metadata["recipe"]["unlabelled_weight"] == 0.5
+
+
 def test_training_records_the_kinases_of_the_table_or_the_ones_given(tmp_path):
     """A model knows its kinase: the kinases its table's positives name, or those given (then positives of other
     kinases only are negatives); adding another kinase's model is train, build its background, drop it in."""

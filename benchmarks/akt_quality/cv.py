@@ -79,7 +79,14 @@ CANDIDATES: dict[str, tuple[str, dict, bool, str | None]] = {
     "bigru": ("recipes/v2.yaml", {"combine": "average", "model": {"architecture": "bigru"}}, False, None),
     "conv-bilstm": ("recipes/v2.yaml", {"combine": "average", "model": {"architecture": "conv-bilstm"}}, False,
                     None),
+    # model v3 candidates (issue 22), one member each like v2-avg: the in vitro sites in the pretraining table
+    # (see PRETRAIN_INVITRO), and positive-unlabelled weighting (the unlabelled S/T weigh half)
+    "v2-ivpre": ("recipes/v2.yaml", {"combine": "average"}, False, None),
+    "v2-pu": ("recipes/v2.yaml", {"combine": "average", "unlabelled_weight": 0.5}, False, None),
 }
+PRETRAIN_INVITRO = {"v2-ivpre"}  # pretrain on the AGC table plus the fold's in vitro S/T (sites = positives)
+# architecture ensembles: the score average of finished candidates' out-of-fold scores (nothing trained)
+ENSEMBLES = {"ens-cnn-gru": ("v2-avg", "bigru"), "ens-cnn-gru-lstm": ("v2-avg", "bigru", "conv-bilstm")}
 # candidate -> base candidate whose finished members (not its distilled network) it copies and extends
 EXTENDS = {"v1x5": "v1", "v2x5": "v2"}
 LABELS = {
@@ -91,7 +98,12 @@ LABELS = {
     "v2-avg": "v2 CNN (Conv1D+BN)",
     "bigru": "BiGRU(32) + v2 head",
     "conv-bilstm": "conv1 + BiLSTM(32) + v2 head",
+    "v2-ivpre": "v2 CNN, in vitro sites in pretraining",
+    "v2-pu": "v2 CNN, unlabelled S/T weigh 0.5",
+    "ens-cnn-gru": "ensemble: v2 CNN + BiGRU",
+    "ens-cnn-gru-lstm": "ensemble: v2 CNN + BiGRU + conv-BiLSTM",
 }
+REFERENCES = REPO.parent / "shared" / "datasets" / "akt" / "sites.tsv"  # in_vivo_refs, in_vitro_refs per site
 SPECS = ("0.95", "0.99")
 # Compute on a shared 2-core machine: every candidate's recipe is trained per fold with these changes (the
 # shipped recipes: patience 8, distill_epochs 6, 5 members). Fine-tuning from the pretrained network peaks in
@@ -169,6 +181,7 @@ def fold_inputs(f: int, k: int, pool: pd.DataFrame, folds: dict[str, int], prote
     paths = {"sites": out / "sites.tsv", "sites_invitro": out / "sites_invitro.tsv",
              "proteins_invitro": out / "proteins_invitro.fasta", "pretrain": out / "pretrain.tsv.gz"}
     if all(p.exists() for p in paths.values()):
+        paths["pretrain_invitro"] = pretrain_with_invitro(out, paths)
         return paths
     out.mkdir(parents=True, exist_ok=True)
     fold_of = pool["cluster"].map(folds).to_numpy()
@@ -207,10 +220,28 @@ def fold_inputs(f: int, k: int, pool: pd.DataFrame, folds: dict[str, int], prote
     with open(paths["proteins_invitro"], "w") as handle:
         for p, seq in {**akt_proteins, **{p: iv_seqs[p] for p in set(iv["protein_id"])}}.items():
             handle.write(f">{p}\n{seq}\n")
+    paths["pretrain_invitro"] = pretrain_with_invitro(out, paths)
     (out / "invitro.txt").write_text(f"{int(extra['label'].sum())} in vitro sites on {iv['protein_id'].nunique()} "
                                      f"proteins, {len(extra)} S/T ({shared} S/T dropped: window also in a "
                                      f"held-out protein)\n")
     return paths
+
+
+def pretrain_with_invitro(out: Path, paths: dict[str, Path]) -> Path:
+    """The fold's pretraining table plus its in vitro S/T (the in vitro rows of ``sites_invitro.tsv``: proteins
+    outside the pool and not homologous to a held-out protein, windows shared with one dropped), sites = 1."""
+    target = out / "pretrain_invitro.tsv.gz"
+    if target.exists():
+        return target
+    table = pd.read_csv(paths["sites_invitro"], sep="\t", dtype={"protein_id": str, "cluster": str})
+    extra = table[table["cluster"].str.startswith("IV-")]
+    sequences = read_fasta(paths["proteins_invitro"])
+    windows = ["X" * 15 + sequences[p] + "X" * 15 for p in extra["protein_id"]]
+    rows = pd.DataFrame({"window": [w[q - 1:q + 30] for w, q in zip(windows, extra["position"], strict=True)],
+                         "label": extra["label"].to_numpy(np.int8)})
+    pre = pd.read_csv(paths["pretrain"], sep="\t", dtype={"window": str, "label": np.int8})
+    pd.concat([pre, rows], ignore_index=True).to_csv(target, sep="\t", index=False, compression="gzip")
+    return target
 
 
 def train_fold(name: str, f: int, paths: dict[str, Path], members: int) -> float | None:
@@ -238,7 +269,7 @@ def train_fold(name: str, f: int, paths: dict[str, Path], members: int) -> float
     recipe["ensemble"] = members
     for key, value in overrides.items():  # a "model" override changes some model settings, not all
         recipe[key] = {**recipe.get(key, {}), **value} if key == "model" else value
-    recipe["pretrain"] = str(paths["pretrain"])
+    recipe["pretrain"] = str(paths["pretrain_invitro" if name in PRETRAIN_INVITRO else "pretrain"])
     config = out / "recipe.json"
     out.mkdir(parents=True, exist_ok=True)
     config.write_text(json.dumps(recipe, indent=2))
@@ -283,6 +314,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ["PYTHONPATH"] = str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")
     names = [c for c in args.candidates.split(",") if c]
+    ensembles = [c for c in names if c in ENSEMBLES]
+    names = [c for c in names if c not in ENSEMBLES]
     unknown = set(names) - set(CANDIDATES)
     if unknown:
         sys.exit(f"unknown candidates: {sorted(unknown)}")
@@ -322,6 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     scores["KL max percentile(AKT1-3)"] = kl[[f"kl_{k_}_pct" for k_ in ("AKT1", "AKT2", "AKT3")]].max(axis=1).to_numpy()
     finished: dict[str, list[int]] = {}
     members_of: dict[str, int] = {}
+    member_scores: dict[str, np.ndarray] = {}
     for name in names:
         combined = np.full(len(table), np.nan)
         averaged = np.full(len(table), np.nan)
@@ -350,12 +384,26 @@ def main(argv: list[str] | None = None) -> int:
             if CANDIDATES[name][1].get("combine", "distill") == "distill":
                 scores[f"{LABELS[name]}, distilled from {n}"] = combined
             scores[f"{LABELS[name]}, {n}-network score average"] = averaged
+            member_scores[name] = averaged
+    for name in ensembles:  # architecture ensembles: the average of finished candidates' out-of-fold scores
+        parts = ENSEMBLES[name]
+        if all(p in member_scores for p in parts):
+            scores[LABELS[name]] = np.mean([member_scores[p] for p in parts], axis=0)
+            finished[name] = sorted(set.intersection(*(set(finished[p]) for p in parts)))
 
     known = pd.read_csv(DATA / "human_phosphosites.tsv", sep="\t", dtype={"accession": str})
     known_set = set(zip(known["accession"], known["position"], strict=True))
     phospho = np.array([(p, q) in known_set for p, q in zip(table.protein_id, table.position, strict=True)])
     y_all = table["label"].to_numpy()
-    views = {"all S/T": np.ones(len(table), bool), "phosphosites": phospho | (y_all == 1)}
+    # newer-like view (issue 22): AKT sites with a single PhosphoSitePlus reference vs the other S/T; the
+    # better-established sites are left out
+    refs = pd.read_csv(REFERENCES, sep="\t", dtype={"protein_id": str})
+    refs["references"] = refs["in_vivo_refs"].fillna(0) + refs["in_vitro_refs"].fillna(0)
+    counted = table[["protein_id", "position"]].merge(refs[["protein_id", "position", "references"]],
+                                                      on=["protein_id", "position"], how="left")["references"]
+    single = (y_all == 1) & (counted.to_numpy() == 1)
+    views = {"all S/T": np.ones(len(table), bool), "phosphosites": phospho | (y_all == 1),
+             "newer-like": (y_all == 0) | single}
     common = sorted(set.intersection(*(set(v) for v in finished.values()))) if finished else []
     results: dict = {"folds_scored": common, "per_fold": {}, "summary": {}}
     sections = []

@@ -6,10 +6,11 @@ One command (from the repository root)::
     nice -n 10 python benchmarks/akt_quality/precision.py
 
 1. **Out-of-fold percentiles** (only when the cross-validation runs exist, ``--runs``): for each of the 5 fold
-   models of the bundled recipe (``cv.py``'s ``v2-avg``: v2, members' score average, trained without that fold's
-   clusters), scan every S/T of the human proteome to make *that model's* background, and turn its scores of the
-   held-out fold's S/T into percentiles of it. Written to ``precision_oof.tsv.gz`` beside this file (committed,
-   so steps 2-3 run without the runs): ``protein_id, position, label, cluster, fold, score, percentile``.
+   models of the bundled recipe (``cv.py``'s ``v2-avg`` run with ``--members 1``: one v2 network per fold,
+   trained without that fold's clusters), scan every S/T of the human proteome to make *that model's*
+   background, and turn its scores of the held-out fold's S/T into percentiles of it. Written to
+   ``precision_oof.tsv.gz`` beside this file (committed, so steps 2-3 run without the runs): ``protein_id,
+   position, label, cluster, fold, score, percentile``.
 2. **Fit** (:func:`phosnet.precision.precision_table`): the share of known AKT sites among those 26,181 S/T at or
    above each percentile, isotonic, with a 95% cluster-bootstrap interval; stored in
    ``phosnet/pretrained/akt-default.json`` under ``"precision"``. The bundled model's own percentiles (its

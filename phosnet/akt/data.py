@@ -31,12 +31,13 @@ def read_site_set(path: str | os.PathLike) -> set[tuple[str, int]]:
 
 def sample_weights(table: pd.DataFrame, recipe: Recipe) -> np.ndarray | None:
     """Per-site loss weights of a window table (``protein_id, position, label``) under ``recipe``: positives
-    weigh ``positive_weight``, negatives in ``hard_negatives`` weigh ``hard_negative_weight``, others 1.
-    ``None`` when every weight would be 1."""
-    if recipe.positive_weight == 1.0 and (not recipe.hard_negatives or recipe.hard_negative_weight == 1.0):
+    weigh ``positive_weight``, negatives in ``hard_negatives`` weigh ``hard_negative_weight``, other negatives
+    ``unlabelled_weight``. ``None`` when every weight would be 1."""
+    if recipe.positive_weight == 1.0 and recipe.unlabelled_weight == 1.0 \
+            and (not recipe.hard_negatives or recipe.hard_negative_weight == 1.0):
         return None
     labels = table["label"].to_numpy()
-    weights = np.ones(len(table), dtype=np.float32)
+    weights = np.full(len(table), recipe.unlabelled_weight, dtype=np.float32)
     weights[labels == 1] = recipe.positive_weight
     if recipe.hard_negatives and recipe.hard_negative_weight != 1.0:
         known = read_site_set(recipe.hard_negatives)

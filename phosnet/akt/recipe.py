@@ -53,6 +53,9 @@ class Recipe:
                                               or ``protein_id``, and ``position``): training negatives
                                               listed there are *hard negatives* (other kinases' sites)
     hard_negative_weight         1.0          loss weight of a hard negative in the AKT stage
+    unlabelled_weight            1.0          loss weight of the other negatives in the AKT stage: the
+                                              S/T of substrates nobody reported, some of them unreported
+                                              sites (positive-unlabelled: below 1 trusts them less)
     ===========================  ===========  =======================================================
 
     With ``pretrain`` set, ``model.learning_rate`` is the fine-tuning learning rate.
@@ -82,6 +85,7 @@ class Recipe:
     pretrain_positive_weight: float = 1.0
     hard_negatives: str | None = None
     hard_negative_weight: float = 1.0
+    unlabelled_weight: float = 1.0
 
     @classmethod
     def from_dict(cls, values: dict[str, Any] | None) -> Recipe:
@@ -109,7 +113,7 @@ class Recipe:
                              "fine-tuned from one shared pretrained network: set pretrain (and pretrain_shared: true)")
         if recipe.hard_negative_weight != 1.0 and not recipe.hard_negatives:
             raise InputError("hard_negative_weight needs a hard_negatives table")
-        if recipe.hard_negative_weight < 0 or recipe.positive_weight < 0:
+        if min(recipe.hard_negative_weight, recipe.positive_weight, recipe.unlabelled_weight) < 0:
             raise InputError("loss weights must not be negative")
         return recipe
 

@@ -129,7 +129,7 @@ def train_member(
     train_part, val_part = data.subset("train"), data.subset("validation")
     weights = {0: 1.0, 1: float(recipe.positive_weight)} if recipe.positive_weight != 1.0 else None
     train_data: Any = (train_part.inputs(encoding), train_part.labels)
-    if recipe.hard_negatives and recipe.hard_negative_weight != 1.0:
+    if (recipe.hard_negatives and recipe.hard_negative_weight != 1.0) or recipe.unlabelled_weight != 1.0:
         # Per-site weights: a shuffled tf.data pipeline of (x, y, weight) batches (positive_weight included).
         from phosnet._tf import tensorflow
 
