@@ -83,7 +83,9 @@ CANDIDATES: dict[str, tuple[str, dict, bool, str | None]] = {
     # (see PRETRAIN_INVITRO), and positive-unlabelled weighting (the unlabelled S/T weigh half)
     "v2-ivpre": ("recipes/v2.yaml", {"combine": "average"}, False, None),
     "v2-pu": ("recipes/v2.yaml", {"combine": "average", "unlabelled_weight": 0.5}, False, None),
+    "v2-w41": ("recipes/v2.yaml", {"combine": "average"}, False, None),  # a 41-residue window (FLANK)
 }
+FLANK = {"v2-w41": 20}  # residues each side of the site (default 15); its pretraining windows are widened too
 PRETRAIN_INVITRO = {"v2-ivpre"}  # pretrain on the AGC table plus the fold's in vitro S/T (sites = positives)
 # architecture ensembles: the score average of finished candidates' out-of-fold scores (nothing trained)
 ENSEMBLES = {"ens-cnn-gru": ("v2-avg", "bigru"), "ens-cnn-gru-lstm": ("v2-avg", "bigru", "conv-bilstm")}
@@ -100,6 +102,7 @@ LABELS = {
     "conv-bilstm": "conv1 + BiLSTM(32) + v2 head",
     "v2-ivpre": "v2 CNN, in vitro sites in pretraining",
     "v2-pu": "v2 CNN, unlabelled S/T weigh 0.5",
+    "v2-w41": "v2 CNN, 41-residue window",
     "ens-cnn-gru": "ensemble: v2 CNN + BiGRU",
     "ens-cnn-gru-lstm": "ensemble: v2 CNN + BiGRU + conv-BiLSTM",
 }
@@ -244,6 +247,38 @@ def pretrain_with_invitro(out: Path, paths: dict[str, Path]) -> Path:
     return target
 
 
+_PROTEOME_WINDOWS: dict[str, tuple[str, int]] = {}
+
+
+def widened_pretraining(out: Path, paths: dict[str, Path], flank: int, proteome: dict[str, str]) -> Path:
+    """The fold's pretraining table with each 31-residue window widened to ``2 * flank + 1``: every window is
+    found in the human proteome it was taken from (first occurrence) and re-cut there; a window not found is
+    dropped (counted in the log)."""
+    target = out / f"pretrain_w{2 * flank + 1}.tsv.gz"
+    if target.exists():
+        return target
+    if not _PROTEOME_WINDOWS:
+        for accession, seq in proteome.items():
+            padded = "X" * 15 + seq + "X" * 15
+            for i, aa in enumerate(seq, start=1):
+                if aa in "ST":
+                    _PROTEOME_WINDOWS.setdefault(padded[i - 1:i + 30], (accession, i))
+    pre = pd.read_csv(paths["pretrain"], sep="\t", dtype={"window": str, "label": np.int8})
+    wide, labels = [], []
+    for window, label in zip(pre["window"], pre["label"], strict=True):
+        hit = _PROTEOME_WINDOWS.get(window)
+        if hit is None:
+            continue
+        accession, i = hit
+        padded = "X" * flank + proteome[accession] + "X" * flank
+        wide.append(padded[i - 1:i + 2 * flank])
+        labels.append(label)
+    log(f"{target.name}: {len(wide)} of {len(pre)} pretraining windows widened")
+    pd.DataFrame({"window": wide, "label": np.asarray(labels, np.int8)}).to_csv(target, sep="\t", index=False,
+                                                                                compression="gzip")
+    return target
+
+
 def train_fold(name: str, f: int, paths: dict[str, Path], members: int) -> float | None:
     """``phosnet train`` one candidate on one fold (skipped when finished); returns seconds or None."""
     recipe_file, overrides, invitro, base = CANDIDATES[name]
@@ -269,14 +304,15 @@ def train_fold(name: str, f: int, paths: dict[str, Path], members: int) -> float
     recipe["ensemble"] = members
     for key, value in overrides.items():  # a "model" override changes some model settings, not all
         recipe[key] = {**recipe.get(key, {}), **value} if key == "model" else value
-    recipe["pretrain"] = str(paths["pretrain_invitro" if name in PRETRAIN_INVITRO else "pretrain"])
+    recipe["pretrain"] = str(paths["pretrain_invitro" if name in PRETRAIN_INVITRO else
+                                   f"pretrain_w{2 * FLANK[name] + 1}" if name in FLANK else "pretrain"])
     config = out / "recipe.json"
     out.mkdir(parents=True, exist_ok=True)
     config.write_text(json.dumps(recipe, indent=2))
     sites = paths["sites_invitro"] if invitro else paths["sites"]
     proteins = paths["proteins_invitro"] if invitro else PROTEINS
     cmd = [sys.executable, "-m", "phosnet", "train", str(sites), str(proteins), "--config", str(config),
-           "--out-dir", str(out), "--name", f"cv-{name}-fold{f}", "--resume"]
+           "--out-dir", str(out), "--name", f"cv-{name}-fold{f}", "--resume", "--flank", str(FLANK.get(name, 15))]
     log(f"training {name} fold {f}")
     start = time.time()
     with open(out / "train.log", "a") as handle:
@@ -287,6 +323,34 @@ def train_fold(name: str, f: int, paths: dict[str, Path], members: int) -> float
     log(f"{name} fold {f}: {seconds:.0f} s")
     (out / "seconds.txt").write_text(f"{seconds:.0f}\n")
     return seconds
+
+
+def margins(view: str, mask: np.ndarray, y: np.ndarray, scores: dict[str, np.ndarray], table: pd.DataFrame,
+            args: argparse.Namespace, results: dict) -> str:
+    """Paired cluster-bootstrap intervals of each method's pooled margin over the baseline and over the Kinase
+    Library's best score (max AKT1-3 percentile), in one view; recorded in ``results["margins"]``."""
+    from phosnet.evaluation import paired_bootstrap
+
+    base = next((m for m in scores if m.startswith(LABELS.get(args.baseline, args.baseline))), None)
+    kl = "KL max percentile(AKT1-3)"
+    lines = [f"Margins, {view} (paired bootstrap of {args.bootstrap} resamples of whole clusters, 95% intervals):",
+             "", f"| method | ROC-AUC - {base} | PR-AUC - {base} | ROC-AUC - KL | PR-AUC - KL |",
+             "|---|---|---|---|---|"]
+    groups = table["cluster"].to_numpy()[mask]
+    for method, s in scores.items():
+        if method.startswith("KL "):
+            continue
+        cells = []
+        for other in (base, kl):
+            if other is None or other == method:
+                cells += ["-", "-"]
+                continue
+            b = paired_bootstrap(y[mask], s[mask], scores[other][mask], groups=groups, n_boot=args.bootstrap)
+            results.setdefault("margins", {})[f"{view} / {method} - {other}"] = b
+            cells += [f"{b[k]['difference']:+.3f} ({b[k]['ci_low']:+.3f}, {b[k]['ci_high']:+.3f})"
+                      for k in ("roc_auc", "pr_auc")]
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def fold_metrics(y: np.ndarray, s: np.ndarray) -> dict[str, float]:
@@ -308,6 +372,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--candidates", default=",".join(CANDIDATES), help="comma-separated, of: " + ",".join(CANDIDATES))
     ap.add_argument("--only-folds", default=None, help="train only these folds (comma-separated); score all finished")
     ap.add_argument("--score-only", action="store_true", help="train nothing; score the finished fold runs")
+    ap.add_argument("--bootstrap", type=int, default=0, metavar="N",
+                    help="paired cluster-bootstrap intervals (N resamples of whole clusters) of every method's "
+                         "pooled out-of-fold ROC-AUC / PR-AUC margin over BASELINE and over the Kinase Library")
+    ap.add_argument("--baseline", default="v2-avg", help="candidate the --bootstrap margins are taken against")
     args = ap.parse_args(argv)
     for var in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
         os.environ.setdefault(var, "1")  # one core: the machine is shared
@@ -328,6 +396,10 @@ def main(argv: list[str] | None = None) -> int:
 
     proteome = read_proteins(PROTEOME)
     paths = {f: fold_inputs(f, args.folds, pool, folds, proteome, akt_proteins) for f in range(args.folds)}
+    for flank in sorted({FLANK[n] for n in names if n in FLANK}):
+        for f in range(args.folds):
+            paths[f][f"pretrain_w{2 * flank + 1}"] = widened_pretraining(RUNS / "folds" / f"fold-{f}", paths[f],
+                                                                         flank, proteome)
     seconds: dict[str, dict[int, float]] = {}
     if not args.score_only:
         todo = range(args.folds) if args.only_folds is None else [int(x) for x in args.only_folds.split(",")]
@@ -345,6 +417,18 @@ def main(argv: list[str] | None = None) -> int:
     data = labelled_windows(pool.assign(split="train")[["protein_id", "position", "residue", "label", "split"]],
                             akt_proteins)
     table = data.table[["protein_id", "position", "label"]].copy().reset_index(drop=True)
+    by_flank = {15: data.index}
+
+    def windows_at(flank: int) -> np.ndarray:
+        """The pool's windows with ``flank`` residues each side, in ``table``'s order."""
+        if flank not in by_flank:
+            wide = labelled_windows(pool.assign(split="train")[["protein_id", "position", "residue", "label",
+                                                                "split"]], akt_proteins, flank=flank)
+            assert (wide.table[["protein_id", "position"]].to_numpy() == table[["protein_id", "position"]]
+                    .to_numpy()).all()
+            by_flank[flank] = wide.index
+        return by_flank[flank]
+
     table["cluster"] = table["protein_id"].map(pool.groupby("protein_id")["cluster"].first())
     table["fold"] = table["cluster"].map(folds)
     kl = pd.read_csv(KL_SCORES, sep="\t", dtype={"protein_id": str})
@@ -366,10 +450,11 @@ def main(argv: list[str] | None = None) -> int:
             if not (run / "model.keras").exists():
                 continue
             mask = (table["fold"] == f).to_numpy()
-            combined[mask] = predict_windows(keras().models.load_model(run / "model.keras"), data.index[mask])
+            index = windows_at(FLANK.get(name, 15))
+            combined[mask] = predict_windows(keras().models.load_model(run / "model.keras"), index[mask])
             member_files = sorted((run / "members").glob("member-*/finetune/model.keras"))
             n_members.add(len(member_files))
-            averaged[mask] = np.mean([predict_windows(keras().models.load_model(m), data.index[mask])
+            averaged[mask] = np.mean([predict_windows(keras().models.load_model(m), index[mask])
                                       for m in member_files], axis=0)
             keras().backend.clear_session()
             done.append(f)
@@ -425,6 +510,9 @@ def main(argv: list[str] | None = None) -> int:
                 row[f"{key} pooled"] = pooled.get(key, float("nan"))
             rows.append(row)
         results["summary"][view] = rows
+        if args.bootstrap:
+            sections.append(margins(view, vmask & table["fold"].isin(common).to_numpy(), y_all, scores, table,
+                                    args, results))
         n = int((vmask & table["fold"].isin(common).to_numpy()).sum())
         npos = int(y_all[vmask & table["fold"].isin(common).to_numpy()].sum())
         lines = [f"### {view} (out of fold over folds {common}: {n} sites, {npos} AKT sites)", "",
