@@ -375,6 +375,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bootstrap", type=int, default=0, metavar="N",
                     help="paired cluster-bootstrap intervals (N resamples of whole clusters) of every method's "
                          "pooled out-of-fold ROC-AUC / PR-AUC margin over BASELINE and over the Kinase Library")
+    ap.add_argument("--tag", default="",
+                    help="write cv_TAG_results.json and cv_TAG_tables.md (default: cv_results.json, cv_tables.md)")
     ap.add_argument("--baseline", default="v2-avg", help="candidate the --bootstrap margins are taken against")
     args = ap.parse_args(argv)
     for var in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
@@ -549,8 +551,9 @@ def main(argv: list[str] | None = None) -> int:
             "machine": f"{cpu}, {os.cpu_count()} cores (shared), {platform.platform()}",
             "members_per_candidate": members_of, "training_seconds": seconds, "finished": finished}
     results["meta"] = meta
-    (HERE / "cv_results.json").write_text(json.dumps(results, indent=2) + "\n")
-    (HERE / "cv_tables.md").write_text("\n\n".join(sections) + "\n")
+    prefix = f"cv_{args.tag}_" if args.tag else "cv_"
+    (HERE / f"{prefix}results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (HERE / f"{prefix}tables.md").write_text("\n\n".join(sections) + "\n")
     print("\n\n".join(sections))
     print(json.dumps(meta, indent=2))
     return 0
