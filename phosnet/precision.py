@@ -163,10 +163,6 @@ class Precision:
         """``(n, 3)``: :meth:`lookup`'s precision, low and high as columns."""
         return np.column_stack(self.lookup(np.atleast_1d(percentiles)))
 
-    def of(self, percentiles: np.ndarray) -> np.ndarray:
-        """The precision of each percentile (see :meth:`lookup`)."""
-        return self.lookup(percentiles)[0]
-
 
 __all__ = ["GRID", "MIN_SITES", "PRECISION_DECIMALS", "Precision", "precision_grid", "precision_table",
            "share_at_or_above"]

@@ -137,12 +137,12 @@ def test_explain_variants_and_measured_sites_give_the_scans_precision(scanned: p
     assert wild["precision"] == by_site[(protein, 9)]
     scorer_table = load_model().precision
     assert scorer_table is not None
-    np.testing.assert_array_equal(explained["precision"].to_numpy(), scorer_table.of(explained["percentile"]))
+    np.testing.assert_array_equal(explained["precision"].to_numpy(), scorer_table.lookup(explained["percentile"])[0])
 
     variants = phosnet.score_variants(EXAMPLE, pd.DataFrame({"protein_id": ["P49841"], "variant": ["R6A"]}))
     at_site = variants[variants["site"] == "S9"].iloc[0]
     assert at_site["ref_precision"] == by_site[(protein, 9)]
-    assert at_site["alt_precision"] == scorer_table.of(np.array([at_site["alt_percentile"]]))[0]
+    assert at_site["alt_precision"] == scorer_table.lookup(np.array([at_site["alt_percentile"]]))[0][0]
 
     measured = phosnet.score_sites(SITES_TABLE, EXAMPLE)
     scored = measured[measured["status"] == "scored"]

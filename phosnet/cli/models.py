@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from phosnet.precision import Precision
 
 
 def _fmt(value: Any) -> str:
@@ -28,13 +31,10 @@ def _predicts(meta: dict[str, Any]) -> str:
     return f"{'/'.join(meta.get('kinases') or ['?'])} {'/'.join(meta.get('residues') or 'ST')}"
 
 
-def _precision_text(meta: dict[str, Any], top_percent: float) -> str:
+def _precision_text(table: Precision | None, top_percent: float) -> str:
     """The calibrated precision at a stringency level's percentile, with its interval (``-`` without a table)."""
     import numpy as np
 
-    from phosnet.precision import Precision
-
-    table = Precision.from_metadata(meta)
     if table is None:
         return "-"
     value, low, high = (float(v[0]) for v in table.lookup(np.array([100.0 - top_percent])))
@@ -55,6 +55,9 @@ def _background_lines(background: dict | None, meta: dict[str, Any]) -> list[str
     if not background:
         return ["background:        none (empty percentile column; --stringency needs one: "
                 "phosnet train --background FASTA)"]
+    from phosnet.precision import Precision
+
+    table = Precision.from_metadata(meta)
     lines = [
         f"background:        {background.get('source', '-')} ({background.get('sites', 0):,} S/T; sha256 "
         f"{str(background.get('source_sha256', '-'))[:12]}...), made by {background.get('command', '-')}",
@@ -70,7 +73,7 @@ def _background_lines(background: dict | None, meta: dict[str, Any]) -> list[str
         lines.append(
             f"                   {label:<17} {numbers['top_percent']:>4g}% {numbers['threshold']:>9.4g}  "
             f"{numbers.get('background_calls', 0):>16,}  {found_text:>24}  {other_text:>25}  "
-            f"{_precision_text(meta, float(numbers['top_percent'])):>24}"
+            f"{_precision_text(table, float(numbers['top_percent'])):>24}"
         )
     if any("test_sensitivity" in numbers for numbers in (background.get("stringency") or {}).values()):
         lines.append("                   held-out: its kinases' sites in the test split's proteins, never trained on")

@@ -165,42 +165,34 @@ def format_scores(scores: np.ndarray) -> list[str]:
     return compact_rows(score_slots(scores))
 
 
-_PERCENTILES: np.ndarray | None = None
+_FIXED_WORDS: dict[tuple[float, int], np.ndarray] = {}
+
+
+def _fixed_slots(values: np.ndarray | None, n: int, top: float, decimals: int) -> np.ndarray:
+    """Values in ``[0, top]`` with ``decimals`` decimals in ``(n, 8)`` NUL-padded ASCII slots, by one look-up in a
+    table of every such word (made once per ``(top, decimals)``); all NUL (an empty field) for NaN or ``None``."""
+    if values is None:
+        return np.zeros((n, 8), dtype=np.uint8)
+    scale = 10**decimals
+    table = _FIXED_WORDS.get((top, decimals))
+    if table is None:
+        words = [f"{i / scale:.{decimals}f}".encode().ljust(8, b"\0") for i in range(round(top * scale) + 1)]
+        table = _FIXED_WORDS[(top, decimals)] = np.frombuffer(b"".join(words) + b"\0" * 8, dtype=np.uint64)
+    x = np.asarray(values, dtype=np.float64)
+    index = np.where(np.isfinite(x), np.rint(np.clip(x, 0.0, top) * scale), len(table) - 1).astype(np.int64)
+    return table[index].view(np.uint8).reshape(len(x), 8)
 
 
 def percentile_slots(percentiles: np.ndarray | None, n: int) -> np.ndarray:
     """Percentiles (0-100) with :data:`PERCENTILE_DECIMALS` decimals in ``(n, 8)`` NUL-padded ASCII slots;
     all NUL (an empty field) for NaN or when ``percentiles`` is ``None``."""
-    global _PERCENTILES
-    if percentiles is None:
-        return np.zeros((n, 8), dtype=np.uint8)
-    if _PERCENTILES is None:
-        scale = 10**PERCENTILE_DECIMALS
-        words = [f"{i / scale:.{PERCENTILE_DECIMALS}f}".encode().ljust(8, b"\0") for i in range(100 * scale + 1)]
-        _PERCENTILES = np.frombuffer(b"".join(words) + b"\0" * 8, dtype=np.uint64)  # last entry: empty
-    values = np.asarray(percentiles, dtype=np.float64)
-    index = np.rint(np.clip(values, 0.0, 100.0) * 10**PERCENTILE_DECIMALS)
-    index = np.where(np.isfinite(values), index, len(_PERCENTILES) - 1).astype(np.int64)
-    return _PERCENTILES[index].view(np.uint8).reshape(len(values), 8)
-
-
-_PRECISIONS: np.ndarray | None = None
+    return _fixed_slots(percentiles, n, 100.0, PERCENTILE_DECIMALS)
 
 
 def precision_slots(precisions: np.ndarray | None, n: int) -> np.ndarray:
     """Precisions (0-1) with :data:`~phosnet.precision.PRECISION_DECIMALS` decimals in ``(n, 8)`` NUL-padded ASCII
     slots; all NUL (an empty field) for NaN or when ``precisions`` is ``None``."""
-    global _PRECISIONS
-    if precisions is None:
-        return np.zeros((n, 8), dtype=np.uint8)
-    if _PRECISIONS is None:
-        scale = 10**PRECISION_DECIMALS
-        words = [f"{i / scale:.{PRECISION_DECIMALS}f}".encode().ljust(8, b"\0") for i in range(scale + 1)]
-        _PRECISIONS = np.frombuffer(b"".join(words) + b"\0" * 8, dtype=np.uint64)  # last entry: empty
-    values = np.asarray(precisions, dtype=np.float64)
-    index = np.rint(np.clip(values, 0.0, 1.0) * 10**PRECISION_DECIMALS)
-    index = np.where(np.isfinite(values), index, len(_PRECISIONS) - 1).astype(np.int64)
-    return _PRECISIONS[index].view(np.uint8).reshape(len(values), 8)
+    return _fixed_slots(precisions, n, 1.0, PRECISION_DECIMALS)
 
 
 def format_precisions(precisions: np.ndarray | None, n: int) -> list[str]:
