@@ -50,6 +50,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from views import newer_like  # this folder is on sys.path when the script runs
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -106,7 +107,6 @@ LABELS = {
     "ens-cnn-gru": "ensemble: v2 CNN + BiGRU",
     "ens-cnn-gru-lstm": "ensemble: v2 CNN + BiGRU + conv-BiLSTM",
 }
-REFERENCES = REPO.parent / "shared" / "datasets" / "akt" / "sites.tsv"  # in_vivo_refs, in_vitro_refs per site
 SPECS = ("0.95", "0.99")
 # Compute on a shared 2-core machine: every candidate's recipe is trained per fold with these changes (the
 # shipped recipes: patience 8, distill_epochs 6, 5 members). Fine-tuning from the pretrained network peaks in
@@ -482,15 +482,8 @@ def main(argv: list[str] | None = None) -> int:
     known_set = set(zip(known["accession"], known["position"], strict=True))
     phospho = np.array([(p, q) in known_set for p, q in zip(table.protein_id, table.position, strict=True)])
     y_all = table["label"].to_numpy()
-    # newer-like view (issue 22): AKT sites with a single PhosphoSitePlus reference vs the other S/T; the
-    # better-established sites are left out
-    refs = pd.read_csv(REFERENCES, sep="\t", dtype={"protein_id": str})
-    refs["references"] = refs["in_vivo_refs"].fillna(0) + refs["in_vitro_refs"].fillna(0)
-    counted = table[["protein_id", "position"]].merge(refs[["protein_id", "position", "references"]],
-                                                      on=["protein_id", "position"], how="left")["references"]
-    single = (y_all == 1) & (counted.to_numpy() == 1)
     views = {"all S/T": np.ones(len(table), bool), "phosphosites": phospho | (y_all == 1),
-             "newer-like": (y_all == 0) | single}
+             "newer-like": newer_like(table)}
     common = sorted(set.intersection(*(set(v) for v in finished.values()))) if finished else []
     results: dict = {"folds_scored": common, "per_fold": {}, "summary": {}}
     sections = []

@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from views import newer_like  # this folder is on sys.path when the script runs
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -50,7 +51,6 @@ PROTEINS = DATA / "akt_proteins.fasta"
 KL_DIR = REPO / "benchmarks" / "kinase_library"
 KL_SCORES = KL_DIR / "akt_sites_kl_scores.tsv.gz"
 KINASES = ("AKT1", "AKT2", "AKT3")
-REFERENCES = REPO.parent / "shared" / "datasets" / "akt" / "sites.tsv"  # in_vivo_refs, in_vitro_refs per site
 SPECS = ("0.90", "0.95", "0.99")
 BOOTSTRAP = 2000
 
@@ -193,16 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     organism = pd.read_csv(DATA / "clusters.tsv", sep="\t", dtype=str).set_index("protein_id")["organism"]
     human = (table["protein_id"].map(organism) == "human").to_numpy()
     phospho = (table["label"] == 1).to_numpy() | table["known_phosphosite"].to_numpy()
-    # newer-like (issue 22): AKT sites with a single PhosphoSitePlus reference vs the other S/T, the
-    # better-established sites left out (the stand-in for sites reported after the snapshot)
-    refs = pd.read_csv(REFERENCES, sep="\t", dtype={"protein_id": str})
-    refs["references"] = refs["in_vivo_refs"].fillna(0) + refs["in_vitro_refs"].fillna(0)
-    counted = table[["protein_id", "position"]].merge(refs[["protein_id", "position", "references"]],
-                                                      on=["protein_id", "position"], how="left")["references"]
-    single = (table["label"] == 1).to_numpy() & (counted.to_numpy() == 1)
     views = {"all S/T": np.ones(len(table), bool), "phosphosites": phospho,
              "phosphosites, human proteins": phospho & human,
-             "newer-like": (table["label"] == 0).to_numpy() | single}
+             "newer-like": newer_like(table)}
 
     results: dict = {}
     sections = []
