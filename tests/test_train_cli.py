@@ -188,7 +188,7 @@ def test_recipe_errors_are_one_line(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err.strip()
     assert exc.value.code != 0 and len(err.splitlines()) == 1
     # both missing files in the one line, each with the option that replaces it
-    assert "--pretrain PATH for data/pretrain_agc.tsv.gz" in err
+    assert "--pretrain PATH for data/pretrain_agc_invitro.tsv.gz" in err
     assert "--hard-negatives PATH for data/human_phosphosites.tsv" in err
     assert not (tmp_path / "b").exists()  # nothing written
     with pytest.raises(SystemExit) as exc:  # one given: only the other is asked for
