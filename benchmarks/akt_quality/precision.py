@@ -6,8 +6,8 @@ One command (from the repository root)::
     nice -n 10 python benchmarks/akt_quality/precision.py
 
 1. **Out-of-fold percentiles** (only when the cross-validation runs exist, ``--runs``): for each of the 5 fold
-   models of the bundled recipe (``cv.py``'s ``v2-avg`` run with ``--members 1``: one v2 network per fold,
-   trained without that fold's clusters), scan every S/T of the human proteome to make *that model's*
+   models of the bundled recipe (``cv.py``'s ``v2-ivpre`` run with ``--members 1``: one network of the v3
+   recipe per fold, trained without that fold's clusters), scan every S/T of the human proteome to make *that model's*
    background, and turn its scores of the held-out fold's S/T into percentiles of it. Written to
    ``precision_oof.tsv.gz`` beside this file (committed, so steps 2-3 run without the runs): ``protein_id,
    position, label, cluster, fold, score, percentile``.
@@ -43,7 +43,7 @@ from measure import machine  # noqa: E402
 SITES = ROOT / "data" / "akt_sites.tsv"
 PROTEINS = ROOT / "data" / "akt_proteins.fasta"
 PROTEOME = ROOT.parent / "shared" / "datasets" / "proteome" / "human_uniprot201401_subset.fasta.gz"
-RUNS = HERE / "runs" / "cv" / "v2-avg"
+RUNS = HERE / "runs" / "cv" / "v2-ivpre"
 OOF = HERE / "precision_oof.tsv.gz"
 BUNDLED = ROOT / "phosnet" / "pretrained" / "akt-default.json"
 RESULTS = HERE / "precision_results.json"
@@ -165,7 +165,7 @@ def plot(result: dict, path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=Path, default=RUNS, help="the v2-avg cross-validation runs (fold-0 ...)")
+    parser.add_argument("--runs", type=Path, default=RUNS, help="the v2-ivpre cross-validation runs (fold-0 ...)")
     parser.add_argument("--proteome", type=Path, default=PROTEOME)
     parser.add_argument("--replicates", type=int, default=1000, help="cluster-bootstrap resamples of the fit")
     args = parser.parse_args()
@@ -178,7 +178,8 @@ def main() -> None:
     metadata = json.loads(BUNDLED.read_text())
     metadata["precision"] = precision_table(
         oof["percentile"].to_numpy(), oof["label"].to_numpy(), oof["cluster"].to_numpy(), replicates=args.replicates,
-        source=f"{OOF.name}: out-of-fold v2-avg scores, 5-fold cluster cross-validation of the training pool",
+        source=f"{OOF.name}: out-of-fold v2-ivpre (v3 recipe) scores, 5-fold cluster cross-validation of the "
+               "training pool",
         command="python benchmarks/akt_quality/precision.py",
     )
     BUNDLED.write_text(json.dumps(metadata, indent=2) + "\n")
